@@ -1,0 +1,56 @@
+"""Register the CRM's pages, accounts and API on a host app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, request
+from flask_bootstrap import Bootstrap5
+
+from . import access
+from .security import add_security_headers
+
+if TYPE_CHECKING:
+    from .extension import CRMState
+
+
+def register(app: Flask, state: CRMState) -> None:
+    """Mount the blueprints under the configured prefix and wire templates and headers."""
+    from .account_views import accounts_bp
+    from .api import api_bp, init_api
+    from .views import bp
+
+    if "bootstrap" not in app.extensions:
+        # Bootstrap's files come from the installed package: no CDN, works offline.
+        app.config.setdefault("BOOTSTRAP_SERVE_LOCAL", True)
+        Bootstrap5(app)
+
+    prefix = state.url_prefix
+    app.register_blueprint(bp, url_prefix=prefix or None)
+    if state.builtin_accounts:
+        app.register_blueprint(accounts_bp, url_prefix=prefix or None)
+    state.csrf.exempt(api_bp)  # the API checks CSRF itself for cookie sessions
+    state.api = init_api(app, f"{prefix}/api/v1")
+
+    def crm_context() -> dict[str, Any]:
+        return {
+            "crm_base": app.config["CRM_BASE_TEMPLATE"],
+            "crm_org_name": app.config["CRM_ORG_NAME"],
+            "crm_can": access.can,
+            "crm_user": access.current_staff,
+            "crm_role": lambda: access.role_of(access.current_staff()),
+            "crm_builtin_accounts": state.builtin_accounts,
+        }
+
+    for blueprint in (bp, accounts_bp):
+        blueprint_name = blueprint.name
+        app.template_context_processors.setdefault(blueprint_name, []).append(crm_context)
+
+    if app.config["CRM_SECURITY_HEADERS"]:
+        crm_blueprints = {bp.name, accounts_bp.name, api_bp.name}
+
+        @app.after_request
+        def _crm_headers(response: Response) -> Response:
+            if request.blueprint in crm_blueprints:
+                add_security_headers(response)
+            return response

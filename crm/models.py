@@ -1,0 +1,236 @@
+"""The CRM's tables, on the plugin's own declarative base (every table is prefixed ``crm_``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so Alembic batch mode on SQLite can alter tables.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every CRM table; its metadata is what migrations include."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store UTC and always hand back aware datetimes (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def key_string(length: int) -> String:
+    """A lowercased search/sort key; byte order on PostgreSQL so prefix ranges are exact."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+EMAIL_STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
+CONSENT_METHODS = ("form", "import", "api", "staff", "mailchimp")
+ROLES = ("admin", "organizer", "viewer")
+
+contact_tags = Table(
+    "crm_contact_tags",
+    Base.metadata,
+    Column("contact_id", ForeignKey("crm_contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("crm_tags.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_crm_contact_tags_tag_id", "tag_id", "contact_id"),
+)
+
+
+class Contact(Base):
+    """A person the organization knows: member, donor, recruit or official."""
+
+    __tablename__ = "crm_contacts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_normalized: Mapped[str] = mapped_column(key_string(320), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    first_name_key: Mapped[str] = mapped_column(key_string(100), default="")
+    last_name_key: Mapped[str] = mapped_column(key_string(100), default="")
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    city: Mapped[str | None] = mapped_column(String(100))
+    city_key: Mapped[str | None] = mapped_column(key_string(100), index=True)
+    state: Mapped[str | None] = mapped_column(String(2), index=True)
+    zip: Mapped[str | None] = mapped_column(String(10))
+    county: Mapped[str | None] = mapped_column(String(100))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    occupation: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(100))
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    email_status: Mapped[str] = mapped_column(String(20), default="subscribed", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tags: Mapped[list[Tag]] = relationship(
+        secondary=contact_tags, lazy="selectin", order_by="Tag.name_key"
+    )
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        back_populates="contact",
+        order_by="ConsentEvent.id.desc()",
+        cascade="all, delete-orphan",
+        lazy="raise",
+    )
+
+    __table_args__ = (
+        # The contact list pages by name with keyset pagination on this index.
+        Index("ix_crm_contacts_name_order", "last_name_key", "first_name_key", "id"),
+        Index("ix_crm_contacts_first_name_key", "first_name_key"),
+    )
+
+    @property
+    def full_name(self) -> str:
+        """Return the display name, falling back to the email."""
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email
+
+
+class Tag(Base):
+    """A free label on contacts; names match case-insensitively."""
+
+    __tablename__ = "crm_tags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(key_string(100), unique=True)
+
+
+class ConsentEvent(Base):
+    """One change of a contact's email status: what, when, how and by whom."""
+
+    __tablename__ = "crm_consent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    previous_status: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(320))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="consent_events")
+
+
+class Note(Base):
+    """A staff note on a contact's timeline."""
+
+    __tablename__ = "crm_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what and when, with each changed field's before and after."""
+
+    __tablename__ = "crm_audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(20))
+    entity_type: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_crm_audit_log_entity", "entity_type", "entity_id", "id"),)
+
+
+class StaffUser(Base):
+    """A staff account of the standalone app (hosts bring their own users)."""
+
+    __tablename__ = "crm_staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(key_string(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Flask-Login's user protocol, kept here so the model needs no flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(Base):
+    """A per-user API token; only its SHA-256 is stored."""
+
+    __tablename__ = "crm_api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(100), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,130 @@
+"""Shared fixtures: an app per test on SQLite or, with CRM_TEST_DATABASE_URL, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+import crm.staff
+from crm.models import Base
+from wsgi import create_app, db
+
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "organizer", "viewer")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    # Argon2's production cost (~50 ms a hash) would dominate the suite; the scheme
+    # is the same, only cheaper.
+    original = crm.staff._hasher
+    crm.staff._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    crm.staff._DUMMY_HASH = crm.staff._hasher.hash("not-a-real-password")
+    yield
+    crm.staff._hasher = original
+
+
+def database_url(tmp_path: Any) -> str:
+    """Return the test database: PostgreSQL when asked, else a fresh SQLite file."""
+    return os.environ.get("CRM_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+class TestConfig:
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = False
+    CRM_ORG_NAME = "Test Org"
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+
+
+@pytest.fixture
+def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
+    """Build standalone apps with overrides; their tables are made fresh and dropped after."""
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        overrides.setdefault("SQLALCHEMY_DATABASE_URI", database_url(tmp_path))
+        app = create_app(TestConfig, **overrides)
+        with app.app_context():
+            Base.metadata.drop_all(db.engine)
+            Base.metadata.create_all(db.engine)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            Base.metadata.drop_all(db.engine)
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The standalone app with CSRF off (CSRF has its own tests)."""
+    return make_app()
+
+
+@pytest.fixture
+def csrf_app(make_app: Callable[..., Flask]) -> Flask:
+    """The standalone app with CSRF on, as in production."""
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[Flask]:
+    """An app context for service tests."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def session(ctx: Flask) -> Any:
+    """The SQLAlchemy session services take."""
+    return db.session
+
+
+@pytest.fixture
+def staff_users(app: Flask) -> dict[str, str]:
+    """One staff account per role; maps role to email."""
+    emails = {}
+    with app.app_context():
+        for role in ROLES:
+            user = crm.staff.create_user(db.session, f"{role}@example.org", PASSWORD, role=role)
+            emails[role] = user.email
+        db.session.commit()
+    return emails
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    """Log a test client in through the real login form."""
+    return client.post("/crm/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def as_role(app: Flask, staff_users: dict[str, str]) -> Callable[[str], FlaskClient]:
+    """Return a client logged in with the given role."""
+
+    def make(role: str) -> FlaskClient:
+        client = app.test_client()
+        response = login(client, staff_users[role])
+        assert response.status_code == 302, response.data
+        return client
+
+    return make
+
+
+def csrf_from(html: bytes) -> str:
+    """Pull the CSRF token out of a rendered page."""
+    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        rb'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "page has no CSRF token"
+    return match.group(1).decode()
