@@ -100,7 +100,9 @@ def demo(count: int, seed: int, if_empty: bool) -> None:
 
 def _require_builtin() -> None:
     if not current_app.extensions["crm"].builtin_accounts:
-        raise click.ClickException("This app uses the host's accounts (CRM_BUILTIN_ACCOUNTS is off).")
+        raise click.ClickException(
+            "This app uses the host's accounts (CRM_BUILTIN_ACCOUNTS is off)."
+        )
 
 
 def register(app: Flask) -> None:

@@ -8,6 +8,9 @@ from sqlalchemy.orm import Session
 from .errors import ConsentError, ValidationFailed
 from .models import CONSENT_METHODS, EMAIL_STATUSES, ConsentEvent, Contact
 
+_CLEANED = (
+    "This address was cleaned (it bounced). Correct the email address instead of re-subscribing."
+)
 # A contact who opted out or bounced may never be flipped back to "subscribed" by us;
 # only a fresh double opt-in ("pending") can bring an opt-out back.
 _BLOCKED = {
@@ -16,10 +19,10 @@ _BLOCKED = {
         "set the status to pending so they confirm by email."
     ),
     ("cleaned", "subscribed"): (
-        "This address was cleaned (it bounced). Correct the email address instead of re-subscribing."
+        _CLEANED
     ),
     ("cleaned", "pending"): (
-        "This address was cleaned (it bounced). Correct the email address instead of re-subscribing."
+        _CLEANED
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Contact services: validate, create, update, upsert, delete and restore, with audit and consent."""
+"""Contact services: validate, create, update, upsert, delete and restore, audited."""
 
 from __future__ import annotations
 

@@ -53,7 +53,9 @@ def decode_cursor(cursor: str) -> tuple[str, str, int]:
             raise ValueError
         return last, first, ident
     except (ValueError, TypeError, binascii.Error, UnicodeError):
-        raise InvalidCursor("That page link is not valid; start again from the first page.") from None
+        raise InvalidCursor(
+            "That page link is not valid; start again from the first page."
+        ) from None
 
 
 def _prefix(column: ColumnElement[str] | object, text: str) -> ColumnElement[bool]:
@@ -85,7 +87,10 @@ def conditions(flt: ContactFilter) -> list[ColumnElement[bool]]:
     query = flt.query.strip()
     if len(query) > 200:
         raise ValidationFailed({"q": "Search text is at most 200 characters."})
-    for term in query.split():
+    # "(608) 555 0134" is one phone number, not three words.
+    compact = query.replace(" ", "")
+    terms = [compact] if _PHONE_LIKE.fullmatch(compact) else query.split()
+    for term in terms:
         where.append(_term_condition(term))
     if flt.tag:
         try:
@@ -102,7 +107,8 @@ def conditions(flt: ContactFilter) -> list[ColumnElement[bool]]:
         where.append(Contact.state == flt.state.strip().upper())
     if flt.email_status:
         if flt.email_status not in EMAIL_STATUSES:
-            raise ValidationFailed({"email_status": f"Must be one of: {', '.join(EMAIL_STATUSES)}."})
+            allowed = ", ".join(EMAIL_STATUSES)
+            raise ValidationFailed({"email_status": f"Must be one of: {allowed}."})
         where.append(Contact.email_status == flt.email_status)
     return where
 

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import crm.staff
+from config import Config
 from crm.models import Base
 from wsgi import create_app, db
 
@@ -36,7 +37,7 @@ def database_url(tmp_path: Any) -> str:
     return os.environ.get("CRM_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
-class TestConfig:
+class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     WTF_CSRF_ENABLED = False

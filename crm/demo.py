@@ -1,0 +1,348 @@
+"""Demo data: contacts that look like the list of a Wisconsin state progressive organization."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any, NamedTuple, cast
+
+from faker import Faker
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .contacts import AUDITED
+from .models import AuditEntry, ConsentEvent, Contact, Tag, contact_tags, utcnow
+from .validation import normalize_email, normalize_phone, normalize_tag, search_key
+
+ACTOR = "demo data"
+BATCH_SIZE = 1000
+YEARS = 3
+MAX_OFFICIALS = 15
+
+_CONTACTS = cast(Table, Contact.__table__)
+_TAGS = cast(Table, Tag.__table__)
+_CONSENT = cast(Table, ConsentEvent.__table__)
+_AUDIT = cast(Table, AuditEntry.__table__)
+
+
+class Place(NamedTuple):
+    city: str
+    county: str
+    state: str
+    zips: tuple[str, ...]
+    area_codes: tuple[str, ...]
+    weight: int
+
+
+class UnionShape(NamedTuple):
+    weight: int
+    locals: tuple[str, ...]
+    employers: tuple[str, ...]
+    worksites: tuple[str, ...]
+    occupations: tuple[str, ...]
+
+
+class Person(NamedTuple):
+    row: dict[str, Any]
+    tags: list[str]
+    events: list[dict[str, Any]]
+    changes: dict[str, list[Any]]
+
+
+PLACES = tuple(Place(city, county, state, tuple(zips.split()), tuple(codes.split()), weight)
+               for city, county, state, zips, codes, weight in (
+    ("Madison", "Dane", "WI", "53703 53704 53705 53711 53713 53714 53715 53716 53717 53719 53726",
+     "608 353", 24),
+    ("Fitchburg", "Dane", "WI", "53711 53713 53719", "608", 2),
+    ("Middleton", "Dane", "WI", "53562", "608", 2),
+    ("Sun Prairie", "Dane", "WI", "53590", "608", 2),
+    ("Milwaukee", "Milwaukee", "WI",
+     "53202 53204 53206 53207 53208 53210 53211 53212 53215 53216 53218 53221", "414", 24),
+    ("Wauwatosa", "Milwaukee", "WI", "53213 53226", "414", 3),
+    ("West Allis", "Milwaukee", "WI", "53214 53219 53227", "414", 2),
+    ("Green Bay", "Brown", "WI", "54301 54302 54303 54304 54311 54313", "920 274", 7),
+    ("De Pere", "Brown", "WI", "54115", "920", 1),
+    ("Eau Claire", "Eau Claire", "WI", "54701 54703", "715 534", 5),
+    ("Appleton", "Outagamie", "WI", "54911 54914 54915", "920 274", 4),
+    ("Oshkosh", "Winnebago", "WI", "54901 54902 54904", "920", 3),
+    ("Kenosha", "Kenosha", "WI", "53140 53142 53143 53144", "262", 3),
+    ("Racine", "Racine", "WI", "53402 53403 53404 53405", "262", 3),
+    ("Waukesha", "Waukesha", "WI", "53186 53188 53189", "262", 3),
+    ("La Crosse", "La Crosse", "WI", "54601 54603", "608", 3),
+    ("Wausau", "Marathon", "WI", "54401 54403", "715 534", 2),
+    ("Janesville", "Rock", "WI", "53545 53546 53548", "608", 2),
+    ("Beloit", "Rock", "WI", "53511", "608", 1),
+    ("Sheboygan", "Sheboygan", "WI", "53081 53083", "920", 2),
+    ("Stevens Point", "Portage", "WI", "54481", "715", 2),
+    ("Superior", "Douglas", "WI", "54880", "715", 1),
+    ("Menomonie", "Dunn", "WI", "54751", "715", 1),
+    ("Minneapolis", "Hennepin", "MN", "55406 55407 55408", "612", 1),
+    ("Saint Paul", "Ramsey", "MN", "55104 55105", "651", 1),
+    ("Duluth", "St. Louis", "MN", "55805 55812", "218", 1),
+    ("Chicago", "Cook", "IL", "60614 60618 60622", "773 312", 2),
+    ("Rockford", "Winnebago", "IL", "61107", "815", 1),
+    ("Marquette", "Marquette", "MI", "49855", "906", 1),
+))
+WI_PLACES = tuple(place for place in PLACES if place.state == "WI")
+
+UNIONS = {
+    "AFSCME": UnionShape(25, ("Local 60", "Local 171", "Local 48", "Local 1656"),
+                    ("City of {city}", "{county} County"),
+                    ("Streets Division", "Public Library", "Parks Department", "Water Utility"),
+                    ("sanitation worker", "librarian", "highway maintenance worker", "custodian")),
+    "SEIU": UnionShape(20, ("SEIU Wisconsin", "Local 1"),
+                  ("{city} Memorial Hospital", "{county} County Home Care"),
+                  ("Emergency Department", "Med-Surg 4 West", "Home care route", "Main campus"),
+                  ("nurse", "certified nursing assistant", "janitor", "home care worker")),
+    "WEAC": UnionShape(25, ("Madison Teachers Inc.", "MTEA", "Green Bay Education Association",
+                       "Eau Claire Association of Educators"),
+                  ("{city} School District",),
+                  ("{city} East High School", "Lincoln Elementary", "Washington Middle School"),
+                  ("teacher", "school counselor", "special education teacher", "paraeducator")),
+    "AFT": UnionShape(12, ("Local 3220", "Local 212", "Local 223"),
+                 ("University of Wisconsin", "{city} Technical College"),
+                 ("Humanities Building", "Downtown Campus", "Science Hall"),
+                 ("teaching assistant", "instructor", "lecturer", "academic advisor")),
+    "UFCW": UnionShape(10, ("Local 1473",), ("{city} Co-op", "Badger Foods"),
+                  ("Store #12", "Store #31", "Distribution Center"),
+                  ("grocery clerk", "meatcutter", "pharmacy technician")),
+    "IBEW": UnionShape(8, ("Local 159", "Local 494", "Local 158", "Local 14"),
+                  ("{city} Electric", "Lakeshore Electrical Contractors"),
+                  ("Service Center", "Substation crew", "{city} hospital expansion"),
+                  ("electrician", "lineworker", "apprentice electrician")),
+}
+DONOR_JOBS = (
+    ("retired", "Retired"), ("software developer", "{company}"), ("attorney", "Self-employed"),
+    ("social worker", "{county} County"), ("nurse practitioner", "{city} Clinic"),
+    ("professor", "University of Wisconsin"), ("farmer", "Self-employed"),
+    ("small business owner", "Self-employed"), ("pharmacist", "{company}"),
+    ("accountant", "{company}"), ("pastor", "{city} United Methodist Church"),
+)
+GIFTS = (5, 10, 15, 20, 25, 27, 35, 50, 100, 250)
+GIFT_WEIGHTS = (14, 22, 8, 8, 20, 6, 5, 11, 5, 1)
+STAGES = ("prospect", "contacted", "interested", "in_training", "candidate", "elected", "declined")
+STAGE_WEIGHTS = (30, 22, 18, 12, 8, 4, 6)
+TARGET_OFFICES = ("school board", "city council", "county board", "state house", "state senate")
+WORKING_GROUPS = ("wg:economic-security", "wg:immigration", "wg:tax-fairness",
+                  "wg:public-education", "wg:health-reform", "wg:election-reform")
+EVENTS = ("event:2024-09-laborfest", "event:2025-02-lobby-day", "event:2025-06-town-hall",
+          "event:2025-10-canvass-kickoff", "event:2026-05-rally", "event:2026-09-laborfest")
+TAGS = ("union-member", "steward", "donor", "monthly-donor", "recruit", "elected-official",
+        "volunteer", *WORKING_GROUPS, *EVENTS)
+SOURCES = ("website signup", "2025 rally sign-in", "petition: fund our schools", "door knock",
+           "2024 Laborfest sign-in", "phone bank", "Facebook lead ad")
+STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
+STATUS_WEIGHTS = (86, 5, 3, 3, 3)
+EXIT_NOTES = {"unsubscribed": "Unsubscribed from a campaign email.",
+              "cleaned": "Hard bounce reported by Mailchimp."}
+STREETS = ("Williamson St", "Atwood Ave", "Monroe St", "University Ave", "Johnson St", "Park St",
+           "Oakland Ave", "National Ave", "Vliet St", "Center St", "Lincoln Ave", "Mitchell St",
+           "Layton Ave", "Main St", "Washington Ave", "Oak St", "Maple Ave", "Lake St",
+           "Jefferson St", "Walnut St", "Mineral Point Rd", "Water St", "Grand Ave")
+# Faker's en_US names miss two things a Wisconsin list has plenty of.
+WI_SURNAMES = ("Schultz", "Kowalski", "Olson", "Nelson", "Schmitz", "Wojcik", "Krueger",
+               "Hanson", "Zielinski", "Larson", "Weber", "Nowak", "Halverson", "Mueller")
+HMONG_GIVEN = ("Pa", "Mai", "Kou", "Tou", "Nou", "Chue", "Yer", "Pao", "Ka", "Neng")
+HMONG_SURNAMES = ("Vang", "Xiong", "Yang", "Thao", "Lor", "Moua", "Her", "Vue", "Lee", "Khang")
+# Reserved example domains: a demo list synced to Mailchimp can never email a real person.
+DOMAINS = ("example.com", "example.org", "example.net")
+_NOT_LOCAL = re.compile(r"[^a-z0-9]+")
+
+
+def load(session: Session, *, count: int = 5000, seed: int = 2026) -> int:
+    """Insert ``count`` demo contacts with tags, consent history and audit entries."""
+    if count < 0:
+        raise ValueError("count must be zero or more.")
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    # Content depends only on the seed; dates are relative to now so the list looks current.
+    now = utcnow()
+    email_key = _CONTACTS.c.email_normalized
+    # Only addresses on the example domains can clash with ours.
+    taken = set(session.scalars(select(email_key).where(email_key.like("%@example.%"))))
+    tag_ids = _ensure_tags(session)
+    officials = set(rng.sample(range(count), min(MAX_OFFICIALS, count // 20)))
+    people = (_person(i in officials, fake, rng, now, taken) for i in range(count))
+    created = 0
+    while batch := list(islice(people, BATCH_SIZE)):
+        created += _insert(session, batch, tag_ids)
+    return created
+
+
+def _ensure_tags(session: Session) -> dict[str, int]:
+    """Return the id of every demo tag, creating the ones the database lacks."""
+    wanted = {key: name for name, key in map(normalize_tag, TAGS)}
+    name_key = _TAGS.c.name_key
+
+    def existing() -> dict[str, int]:
+        stmt = select(name_key, _TAGS.c.id).where(name_key.in_(list(wanted)))
+        return {k: i for k, i in session.execute(stmt).tuples()}
+
+    found = existing()
+    missing = [{"name": name, "name_key": k} for k, name in wanted.items() if k not in found]
+    if missing:
+        session.execute(insert(_TAGS), missing)
+        found = existing()
+    return {name: found[k] for k, name in wanted.items()}
+
+
+def _insert(session: Session, batch: list[Person], tag_ids: dict[str, int]) -> int:
+    """Write one batch of people and everything that hangs off them."""
+    session.execute(insert(_CONTACTS), [person.row for person in batch])
+    # Ids are read back by email rather than chosen here: on PostgreSQL explicit ids
+    # would leave the id sequence behind and break the next contact staff create.
+    keys = [person.row["email_normalized"] for person in batch]
+    stmt = select(_CONTACTS.c.email_normalized, _CONTACTS.c.id).where(
+        _CONTACTS.c.email_normalized.in_(keys))
+    ids = {k: i for k, i in session.execute(stmt).tuples()}
+    links: list[dict[str, Any]] = []
+    first: list[dict[str, Any]] = []
+    later: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    for person in batch:
+        contact_id = ids[person.row["email_normalized"]]
+        links += [{"contact_id": contact_id, "tag_id": tag_ids[name]} for name in person.tags]
+        for n, event in enumerate(person.events):
+            (first if n == 0 else later).append({**event, "contact_id": contact_id})
+        entries.append({"actor": ACTOR, "action": "create", "entity_type": "contact",
+                        "entity_id": contact_id, "changes": person.changes,
+                        "created_at": person.row["created_at"]})
+    # Status changes go in after every first event so each history's newest event has
+    # the highest id, which is how the consent history orders itself.
+    for table, rows in ((contact_tags, links), (_CONSENT, first), (_CONSENT, later),
+                        (_AUDIT, entries)):
+        if rows:
+            session.execute(insert(table), rows)
+    return len(batch)
+
+
+def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
+            taken: set[str]) -> Person:
+    """Make one contact row with its tags, consent events and creation audit."""
+    first, last = _name(fake, rng)
+    places = WI_PLACES if official else PLACES
+    place = rng.choices(places, weights=[p.weight for p in places])[0]
+    fill = {"city": place.city, "county": place.county}
+    tags: list[str] = []
+    custom: dict[str, Any] = {}
+    employer: str | None = None
+    occupation: str | None = None
+    source = rng.choice(SOURCES)
+
+    if rng.random() < 0.35:
+        name = rng.choices(list(UNIONS), weights=[u.weight for u in UNIONS.values()])[0]
+        union = UNIONS[name]
+        employer = rng.choice(union.employers).format(**fill)
+        occupation = rng.choice(union.occupations)
+        custom.update(union=name, local=rng.choice(union.locals),
+                      member_id=f"{name[:2]}-{rng.randint(100000, 999999)}",
+                      worksite=rng.choice(union.worksites).format(**fill))
+        tags.append("union-member")
+        if rng.random() < 0.1:
+            tags.append("steward")
+        if rng.random() < 0.7:
+            source = "union roster"
+    if rng.random() < 0.30:
+        # Cents as integers: money never goes through floats.
+        if rng.random() < 0.15:
+            gifts = rng.randint(3, 24)
+            cents = rng.choice((500, 1000, 1500, 2500)) * gifts
+            tags += ["donor", "monthly-donor"]
+        else:
+            gifts = 1 + min(int(rng.expovariate(0.8)), 11)
+            cents = 100 * sum(rng.choices(GIFTS, weights=GIFT_WEIGHTS, k=gifts))
+            tags.append("donor")
+        custom.update(donation_total_cents=cents, gift_count=gifts)
+        if employer is None:
+            occupation, template = rng.choice(DONOR_JOBS)
+            company = fake.company() if "{company}" in template else ""
+            employer = template.format(company=company, **fill)
+            if rng.random() < 0.6:
+                source = "ActBlue"
+    if not official and rng.random() < 0.08:
+        tags.append("recruit")
+        custom.update(pipeline_stage=rng.choices(STAGES, weights=STAGE_WEIGHTS)[0],
+                      target_office=rng.choice(TARGET_OFFICES))
+    if official:
+        tags.append("elected-official")
+        custom["office"] = _office(rng, place)
+    if rng.random() < 0.20:
+        tags += rng.sample(WORKING_GROUPS, rng.choice((1, 1, 2)))
+    if rng.random() < 0.25:
+        tags += rng.sample(EVENTS, rng.choice((1, 1, 2)))
+    if rng.random() < 0.12:
+        tags.append("volunteer")
+
+    status = rng.choices(STATUSES, weights=STATUS_WEIGHTS)[0]
+    # Opt-outs and bounces were subscribed first; the import only ever saw that status.
+    start = "subscribed" if status in EXIT_NOTES else status
+    created = now - timedelta(days=rng.triangular(0, YEARS * 365, 0))
+    events = [{"status": start, "previous_status": None, "method": "import", "actor": ACTOR,
+               "note": None, "created_at": created}]
+    updated = created
+    if status != start:
+        updated = min(now, created + timedelta(days=rng.uniform(2, 400)))
+        events.append({"status": status, "previous_status": start, "method": "mailchimp",
+                       "actor": ACTOR, "note": EXIT_NOTES[status], "created_at": updated})
+
+    email, key = _email(first, last, rng, taken)
+    phone = None
+    if rng.random() < 0.75:
+        # 555-0100 to 555-0199 are the numbers set aside for fiction in every area code.
+        phone = normalize_phone(f"+1{rng.choice(place.area_codes)}55501{rng.randrange(100):02d}")
+    street = None
+    if rng.random() < 0.7:
+        street = f"{rng.randint(100, 9899)} {rng.choice(STREETS)}"
+        if rng.random() < 0.15:
+            street += f" Apt {rng.randint(1, 12)}"
+    row = {"email": email, "email_normalized": key, "first_name": first, "last_name": last,
+           "first_name_key": search_key(first), "last_name_key": search_key(last),
+           "phone": phone, "street": street, "city": place.city, "city_key": search_key(place.city),
+           "state": place.state, "zip": rng.choice(place.zips), "county": place.county,
+           "employer": employer, "occupation": occupation, "source": source,
+           "custom_fields": custom, "email_status": status, "created_at": created,
+           "updated_at": updated, "deleted_at": None}
+    # The audit entry shows what the create service would have recorded at import time.
+    values = {field: row.get(field) for field in AUDITED}
+    values.update(email_status=start, tags=sorted(tags))
+    changes = audit.diff({}, {k: v for k, v in values.items() if v not in (None, "", [], {})})
+    return Person(row, tags, events, changes)
+
+
+def _name(fake: Faker, rng: random.Random) -> tuple[str, str]:
+    """Return a first and last name with some Hmong and old Wisconsin families mixed in."""
+    roll = rng.random()
+    if roll < 0.03:
+        return rng.choice(HMONG_GIVEN), rng.choice(HMONG_SURNAMES)
+    last = rng.choice(WI_SURNAMES) if roll < 0.13 else fake.last_name()
+    return fake.first_name(), last
+
+
+def _email(first: str, last: str, rng: random.Random, taken: set[str]) -> tuple[str, str]:
+    """Return a (display, key) email unique among ``taken``, and take it."""
+    given, family = _NOT_LOCAL.sub("", first.lower()), _NOT_LOCAL.sub("", last.lower())
+    local = rng.choice((f"{given}.{family}", f"{given[:1]}{family}", f"{given}_{family}",
+                        f"{given}{family}{rng.randint(1, 99)}",
+                        f"{given.title()}.{family.title()}"))
+    domain = rng.choice(DOMAINS)
+    candidate, n = local, 1
+    while f"{candidate}@{domain}".lower() in taken:
+        n += 1
+        candidate = f"{local}{n}"
+    email, key = normalize_email(f"{candidate}@{domain}")
+    taken.add(key)
+    return email, key
+
+
+def _office(rng: random.Random, place: Place) -> str:
+    """Return a plausible Wisconsin office for an elected official living in ``place``."""
+    district = rng.randint(1, 20)
+    return rng.choice((f"{place.county} County Board, District {district}",
+                       f"{place.city} Common Council, District {district}",
+                       f"{place.city} School Board",
+                       f"State Assembly, District {rng.randint(1, 99)}",
+                       f"State Senate, District {rng.randint(1, 33)}"))

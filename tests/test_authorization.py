@@ -1,0 +1,177 @@
+"""Every CRM route for every role: who may read, who may change, who may manage staff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from crm import contacts, staff
+from tests.conftest import login
+from wsgi import db
+
+ROLES = ("anonymous", "viewer", "organizer", "admin")
+CAN = {
+    "public": {"anonymous", "viewer", "organizer", "admin"},
+    "view": {"viewer", "organizer", "admin"},
+    "edit": {"organizer", "admin"},
+    "manage_users": {"admin"},
+}
+
+# endpoint -> (permission, method, url arguments, form or JSON body)
+ROUTES: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any] | None]] = {
+    ("crm.index", "GET"): ("view", {}, None),
+    ("crm.contact_list", "GET"): ("view", {}, None),
+    ("crm.contact_new", "GET"): ("edit", {}, None),
+    ("crm.contact_new", "POST"): ("edit", {}, {"email": "new@example.org",
+                                               "email_status": "subscribed"}),
+    ("crm.contact_detail", "GET"): ("view", {"contact_id": "C"}, None),
+    ("crm.contact_edit", "GET"): ("edit", {"contact_id": "C"}, None),
+    ("crm.contact_edit", "POST"): ("edit", {"contact_id": "C"},
+                                   {"email": "ana@example.org", "city": "Verona",
+                                    "email_status": "subscribed"}),
+    ("crm.contact_delete", "POST"): ("edit", {"contact_id": "C"}, {}),
+    ("crm.contact_restore", "POST"): ("edit", {"contact_id": "C"}, {}),
+    ("crm.contact_note", "POST"): ("edit", {"contact_id": "C"}, {"body": "hello"}),
+    ("crm.contact_tag_add", "POST"): ("edit", {"contact_id": "C"}, {"name": "donor"}),
+    ("crm.contact_tag_remove", "POST"): ("edit", {"contact_id": "C", "name": "union-member"}, {}),
+    ("crm.static", "GET"): ("public", {"filename": "crm.css"}, None),
+    ("crm_accounts.login", "GET"): ("public", {}, None),
+    ("crm_accounts.login", "POST"): ("public", {}, {"email": "x@example.org", "password": "x"}),
+    ("crm_accounts.logout", "POST"): ("public", {}, {}),
+    ("crm_accounts.account", "GET"): ("view", {}, None),
+    ("crm_accounts.account", "POST"): ("view", {}, {"current_password": "nope"}),
+    ("crm_accounts.token_create", "POST"): ("view", {}, {"token-name": "t"}),
+    ("crm_accounts.token_revoke", "POST"): ("view", {"token_id": "T"}, {}),
+    ("crm_accounts.users", "GET"): ("manage_users", {}, None),
+    ("crm_accounts.users", "POST"): ("manage_users", {}, {"email": "n@example.org",
+                                                          "role": "viewer",
+                                                          "password": "long enough pw"}),
+    ("crm_accounts.user_update", "POST"): ("manage_users", {"user_id": "U"},
+                                           {"role": "viewer", "active": "y"}),
+    ("crm_api.me", "GET"): ("view", {}, None),
+    ("crm_api.contact_list", "GET"): ("view", {}, None),
+    ("crm_api.contact_create", "POST"): ("edit", {}, {"email": "api@example.org"}),
+    ("crm_api.contact_get", "GET"): ("view", {"contact_id": "C"}, None),
+    ("crm_api.contact_update", "PATCH"): ("edit", {"contact_id": "C"}, {"city": "Verona"}),
+    ("crm_api.contact_delete", "DELETE"): ("edit", {"contact_id": "C"}, None),
+    ("crm_api.contact_tags_add", "POST"): ("edit", {"contact_id": "C"}, {"tags": ["x"]}),
+    ("crm_api.contact_tags_remove", "DELETE"): ("edit", {"contact_id": "C",
+                                                         "name": "union-member"}, None),
+    ("crm_api.openapi", "GET"): ("public", {}, None),
+}
+
+
+def crm_rules(app: Flask) -> set[tuple[str, str]]:
+    rules = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("crm", "crm_accounts", "crm_api"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                rules.add((rule.endpoint, method))
+    return rules
+
+
+def test_the_matrix_covers_every_route(app: Flask) -> None:
+    assert crm_rules(app) == set(ROUTES)
+
+
+@pytest.fixture
+def world(app: Flask, staff_users: dict[str, str]) -> dict[str, Any]:
+    with app.app_context():
+        contact = contacts.create(db.session, {"email": "ana@example.org", "first_name": "Ana",
+                                               "tags": ["union-member"]}, actor="seed")
+        ids: dict[str, Any] = {"C": contact.id}
+        for role, email in staff_users.items():
+            user = staff.find_user(db.session, email)
+            assert user is not None
+            row, token = staff.issue_token(db.session, user.get_id())
+            ids[f"T:{role}"] = row.id
+            ids[f"bearer:{role}"] = token
+        ids["U"] = staff.find_user(db.session, staff_users["viewer"]).id  # type: ignore[union-attr]
+        db.session.commit()
+    return ids
+
+
+def client_for(app: Flask, role: str, staff_users: dict[str, str]) -> FlaskClient:
+    client = app.test_client()
+    if role != "anonymous":
+        assert login(client, staff_users[role]).status_code == 302
+    return client
+
+
+def url_for_case(app: Flask, endpoint: str, args: dict[str, Any], ids: dict[str, Any],
+                 role: str) -> str:
+    values = {}
+    for key, value in args.items():
+        if value == "T":
+            value = ids.get(f"T:{role}", ids["T:viewer"])
+        elif value in ("C", "U"):
+            value = ids[value]
+        values[key] = value
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(endpoint, **values)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", sorted(ROUTES), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_route_for_role(app: Flask, staff_users: dict[str, str], world: dict[str, Any],
+                        role: str, case: tuple[str, str]) -> None:
+    endpoint, method = case
+    permission, args, body = ROUTES[case]
+    client = client_for(app, role, staff_users)
+    url = url_for_case(app, endpoint, args, world, role)
+    if endpoint == "crm.contact_restore":
+        with app.app_context():
+            contacts.delete(db.session, world["C"], actor="seed")
+            db.session.commit()
+    is_api = endpoint.startswith("crm_api.")
+    kwargs: dict[str, Any] = {}
+    if body is not None:
+        kwargs = {"json": body} if is_api else {"data": body}
+    if is_api and role == "organizer":
+        # The organizer calls the API with a token; the others with their session.
+        kwargs["headers"] = {"Authorization": f"Bearer {world['bearer:organizer']}"}
+        client = app.test_client()
+    response = client.open(url, method=method, **kwargs)
+    response.get_data()
+    response.close()
+    allowed = role in CAN[permission]
+    if allowed:
+        assert response.status_code < 400 or response.status_code in (401, 422), (
+            response.status_code, response.data[:300])
+        if response.status_code == 401:  # only a login with a wrong password may say so
+            assert endpoint == "crm_accounts.login"
+        location = response.headers.get("Location", "")
+        if permission != "public":
+            assert "/login" not in location
+    elif role == "anonymous":
+        if is_api:
+            assert response.status_code == 401
+        else:
+            assert response.status_code == 302
+            assert "/crm/login" in response.headers["Location"]
+    elif permission == "manage_users":
+        assert response.status_code == 404  # staff admin is not even shown to exist
+    else:
+        assert response.status_code == 403
+
+
+def test_viewer_changes_nothing(app: Flask, staff_users: dict[str, str],
+                                world: dict[str, Any]) -> None:
+    client = client_for(app, "viewer", staff_users)
+    for (endpoint, method), (_perm, args, body) in ROUTES.items():
+        if method == "GET" or endpoint.startswith("crm_accounts."):
+            continue
+        url = url_for_case(app, endpoint, args, world, "viewer")
+        kwargs = {"json": body} if endpoint.startswith("crm_api.") else {"data": body or {}}
+        client.open(url, method=method, **kwargs)
+    with app.app_context():
+        contact = contacts.get(db.session, world["C"])
+        assert contact.city is None
+        assert [t.name for t in contact.tags] == ["union-member"]
+        assert contacts.find_by_email(db.session, "new@example.org") is None
+        assert contacts.find_by_email(db.session, "api@example.org") is None
