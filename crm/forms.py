@@ -57,14 +57,16 @@ class ContactForm(FlaskForm):
                         description="US numbers need no +1.")
     street = StringField("Street", validators=[Optional(), _length("street")])
     city = StringField("City", validators=[Optional(), _length("city")])
-    state = SelectField("State", choices=STATE_CHOICES, validators=[_check(normalize_state)])
+    state = SelectField("State", choices=STATE_CHOICES, default="",
+                        validators=[_check(normalize_state)])
     zip = StringField("ZIP", validators=[Optional(), _check(normalize_zip)])
     county = StringField("County", validators=[Optional(), _length("county")])
     employer = StringField("Employer", validators=[Optional(), _length("employer")])
     occupation = StringField("Occupation", validators=[Optional(), _length("occupation")])
     source = StringField("Source", validators=[Optional(), _length("source")],
                          description="Where this contact came from, e.g. rally sign-in sheet.")
-    email_status = SelectField("Email status", choices=[SelectChoice(s) for s in EMAIL_STATUSES])
+    email_status = SelectField("Email status", choices=[SelectChoice(s) for s in EMAIL_STATUSES],
+                               default="subscribed")
     tags = StringField("Tags", validators=[Optional(), Length(max=2000)],
                        description="Comma-separated, e.g. union-member, tax fairness")
     custom_fields = TextAreaField(
