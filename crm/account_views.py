@@ -8,23 +8,20 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
-from werkzeug.exceptions import HTTPException
 
 from . import staff
 from .access import require
 from .errors import AuthError, CRMError, ValidationFailed
 from .forms import ConfirmForm, EditUserForm, LoginForm, NewUserForm, PasswordForm, TokenForm
 from .templating import template_folder
+from .views import error_page
 
 accounts_bp = Blueprint("crm_accounts", __name__, template_folder=template_folder())
 
 
-@accounts_bp.errorhandler(403)
-@accounts_bp.errorhandler(404)
-def _error_page(exc: HTTPException) -> ResponseReturnValue:
-    messages = {403: "Your role cannot do this.", 404: "There is nothing here."}
-    code = exc.code or 404
-    return render_template("crm/error.html", code=code, message=messages.get(code, "")), code
+# The same error pages as the contact pages.
+accounts_bp.register_error_handler(403, error_page)
+accounts_bp.register_error_handler(404, error_page)
 
 
 def _session() -> Any:

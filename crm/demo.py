@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from datetime import datetime, timedelta
@@ -52,79 +53,70 @@ class Person(NamedTuple):
     changes: dict[str, list[Any]]
 
 
-PLACES = tuple(Place(city, county, state, tuple(zips.split()), tuple(codes.split()), weight)
-               for city, county, state, zips, codes, weight in (
-    ("Madison", "Dane", "WI", "53703 53704 53705 53711 53713 53714 53715 53716 53717 53719 53726",
-     "608 353", 24),
-    ("Fitchburg", "Dane", "WI", "53711 53713 53719", "608", 2),
-    ("Middleton", "Dane", "WI", "53562", "608", 2),
-    ("Sun Prairie", "Dane", "WI", "53590", "608", 2),
-    ("Milwaukee", "Milwaukee", "WI",
-     "53202 53204 53206 53207 53208 53210 53211 53212 53215 53216 53218 53221", "414", 24),
-    ("Wauwatosa", "Milwaukee", "WI", "53213 53226", "414", 3),
-    ("West Allis", "Milwaukee", "WI", "53214 53219 53227", "414", 2),
-    ("Green Bay", "Brown", "WI", "54301 54302 54303 54304 54311 54313", "920 274", 7),
-    ("De Pere", "Brown", "WI", "54115", "920", 1),
-    ("Eau Claire", "Eau Claire", "WI", "54701 54703", "715 534", 5),
-    ("Appleton", "Outagamie", "WI", "54911 54914 54915", "920 274", 4),
-    ("Oshkosh", "Winnebago", "WI", "54901 54902 54904", "920", 3),
-    ("Kenosha", "Kenosha", "WI", "53140 53142 53143 53144", "262", 3),
-    ("Racine", "Racine", "WI", "53402 53403 53404 53405", "262", 3),
-    ("Waukesha", "Waukesha", "WI", "53186 53188 53189", "262", 3),
-    ("La Crosse", "La Crosse", "WI", "54601 54603", "608", 3),
-    ("Wausau", "Marathon", "WI", "54401 54403", "715 534", 2),
-    ("Janesville", "Rock", "WI", "53545 53546 53548", "608", 2),
-    ("Beloit", "Rock", "WI", "53511", "608", 1),
-    ("Sheboygan", "Sheboygan", "WI", "53081 53083", "920", 2),
-    ("Stevens Point", "Portage", "WI", "54481", "715", 2),
-    ("Superior", "Douglas", "WI", "54880", "715", 1),
-    ("Menomonie", "Dunn", "WI", "54751", "715", 1),
-    ("Minneapolis", "Hennepin", "MN", "55406 55407 55408", "612", 1),
-    ("Saint Paul", "Ramsey", "MN", "55104 55105", "651", 1),
-    ("Duluth", "St. Louis", "MN", "55805 55812", "218", 1),
-    ("Chicago", "Cook", "IL", "60614 60618 60622", "773 312", 2),
-    ("Rockford", "Winnebago", "IL", "61107", "815", 1),
-    ("Marquette", "Marquette", "MI", "49855", "906", 1),
-))
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split("|"))
+
+
+# City | county | state | ZIP codes | area codes, overlays included | share of the list
+PLACES = tuple(Place(city, county, state, tuple(zips.split()), tuple(codes.split()), int(weight))
+               for city, county, state, zips, codes, weight in map(_split, """
+Madison | Dane | WI | 53703 53704 53705 53711 53713 53714 53715 53716 53717 53719 | 608 353 | 24
+Middleton | Dane | WI | 53562 | 608 | 2
+Milwaukee | Milwaukee | WI | 53202 53204 53206 53208 53210 53212 53215 53216 53218 | 414 | 24
+Wauwatosa | Milwaukee | WI | 53213 53226 | 414 | 3
+Green Bay | Brown | WI | 54301 54302 54303 54304 54311 54313 | 920 274 | 7
+Eau Claire | Eau Claire | WI | 54701 54703 | 715 534 | 5
+Appleton | Outagamie | WI | 54911 54914 54915 | 920 274 | 4
+Oshkosh | Winnebago | WI | 54901 54902 54904 | 920 | 3
+Kenosha | Kenosha | WI | 53140 53142 53143 53144 | 262 | 3
+Racine | Racine | WI | 53402 53403 53404 53405 | 262 | 3
+Waukesha | Waukesha | WI | 53186 53188 53189 | 262 | 3
+La Crosse | La Crosse | WI | 54601 54603 | 608 | 3
+Wausau | Marathon | WI | 54401 54403 | 715 534 | 2
+Janesville | Rock | WI | 53545 53546 53548 | 608 | 2
+Sheboygan | Sheboygan | WI | 53081 53083 | 920 | 2
+Stevens Point | Portage | WI | 54481 | 715 | 2
+Superior | Douglas | WI | 54880 | 715 | 1
+Minneapolis | Hennepin | MN | 55406 55407 55408 | 612 | 1
+Saint Paul | Ramsey | MN | 55104 55105 | 651 | 1
+Duluth | St. Louis | MN | 55805 55812 | 218 | 1
+Chicago | Cook | IL | 60614 60618 60622 | 773 312 | 2
+Marquette | Marquette | MI | 49855 | 906 | 1
+""".strip().splitlines()))
 WI_PLACES = tuple(place for place in PLACES if place.state == "WI")
 
+# Employer and worksite templates take the member's {city} and {county}.
 UNIONS = {
-    "AFSCME": UnionShape(25, ("Local 60", "Local 171", "Local 48", "Local 1656"),
-                    ("City of {city}", "{county} County"),
-                    ("Streets Division", "Public Library", "Parks Department", "Water Utility"),
-                    ("sanitation worker", "librarian", "highway maintenance worker", "custodian")),
-    "SEIU": UnionShape(20, ("SEIU Wisconsin", "Local 1"),
-                  ("{city} Memorial Hospital", "{county} County Home Care"),
-                  ("Emergency Department", "Med-Surg 4 West", "Home care route", "Main campus"),
-                  ("nurse", "certified nursing assistant", "janitor", "home care worker")),
-    "WEAC": UnionShape(25, ("Madison Teachers Inc.", "MTEA", "Green Bay Education Association",
-                       "Eau Claire Association of Educators"),
-                  ("{city} School District",),
-                  ("{city} East High School", "Lincoln Elementary", "Washington Middle School"),
-                  ("teacher", "school counselor", "special education teacher", "paraeducator")),
-    "AFT": UnionShape(12, ("Local 3220", "Local 212", "Local 223"),
-                 ("University of Wisconsin", "{city} Technical College"),
-                 ("Humanities Building", "Downtown Campus", "Science Hall"),
-                 ("teaching assistant", "instructor", "lecturer", "academic advisor")),
-    "UFCW": UnionShape(10, ("Local 1473",), ("{city} Co-op", "Badger Foods"),
-                  ("Store #12", "Store #31", "Distribution Center"),
-                  ("grocery clerk", "meatcutter", "pharmacy technician")),
-    "IBEW": UnionShape(8, ("Local 159", "Local 494", "Local 158", "Local 14"),
-                  ("{city} Electric", "Lakeshore Electrical Contractors"),
-                  ("Service Center", "Substation crew", "{city} hospital expansion"),
-                  ("electrician", "lineworker", "apprentice electrician")),
+    "AFSCME": UnionShape(25, _split("Local 60 | Local 171 | Local 48 | Local 1656"),
+                         _split("City of {city} | {county} County"), _split("Streets | Library"),
+                         _split("sanitation worker | librarian | custodian | bus driver")),
+    "SEIU": UnionShape(20, _split("SEIU Wisconsin | Local 1"), _split("{city} Memorial Hospital"),
+                       _split("Emergency Department | Med-Surg 4 West | Home care route"),
+                       _split("nurse | certified nursing assistant | janitor | home care worker")),
+    "WEAC": UnionShape(25, _split("Madison Teachers Inc. | MTEA | Green Bay Education Association"),
+                       _split("{city} School District"), _split("East High | Lincoln Elementary"),
+                       _split("teacher | school counselor | special education teacher")),
+    "AFT": UnionShape(12, _split("Local 3220 | Local 212 | Local 223"),
+                      _split("University of Wisconsin | {city} Technical College"),
+                      _split("Humanities Building | Downtown Campus"),
+                      _split("lecturer | instructor | teaching assistant")),
+    "UFCW": UnionShape(10, _split("Local 1473"), _split("{city} Co-op | Badger Foods"),
+                       _split("Store #12 | Store #31"), _split("grocery clerk | meatcutter")),
+    "IBEW": UnionShape(8, _split("Local 159 | Local 494 | Local 158 | Local 14"),
+                       _split("{city} Electric | Lakeshore Electrical"), _split("Service Center"),
+                       _split("electrician | lineworker | apprentice electrician")),
 }
-DONOR_JOBS = (
-    ("retired", "Retired"), ("software developer", "{company}"), ("attorney", "Self-employed"),
-    ("social worker", "{county} County"), ("nurse practitioner", "{city} Clinic"),
-    ("professor", "University of Wisconsin"), ("farmer", "Self-employed"),
-    ("small business owner", "Self-employed"), ("pharmacist", "{company}"),
-    ("accountant", "{company}"), ("pastor", "{city} United Methodist Church"),
-)
-GIFTS = (5, 10, 15, 20, 25, 27, 35, 50, 100, 250)
-GIFT_WEIGHTS = (14, 22, 8, 8, 20, 6, 5, 11, 5, 1)
-STAGES = ("prospect", "contacted", "interested", "in_training", "candidate", "elected", "declined")
-STAGE_WEIGHTS = (30, 22, 18, 12, 8, 4, 6)
+# Occupation and employer as a donation form collects them; {company} is a Faker company.
+DONOR_JOBS = tuple(map(_split, (
+    "retired | Retired", "software developer | {company}", "attorney | Self-employed",
+    "social worker | {county} County", "nurse practitioner | {city} Clinic",
+    "professor | University of Wisconsin", "farmer | Self-employed", "pharmacist | {company}",
+    "small business owner | Self-employed", "pastor | {city} United Methodist Church")))
+# Each value maps to its weight in random.choices.
+GIFTS = {5: 14, 10: 22, 15: 8, 20: 8, 25: 20, 27: 6, 35: 5, 50: 11, 100: 5, 250: 1}
+STAGES = {"prospect": 30, "contacted": 22, "interested": 18, "in_training": 12, "candidate": 8,
+          "elected": 4, "declined": 6}
+STATUSES = {"subscribed": 86, "unsubscribed": 5, "cleaned": 3, "pending": 3, "transactional": 3}
 TARGET_OFFICES = ("school board", "city council", "county board", "state house", "state senate")
 WORKING_GROUPS = ("wg:economic-security", "wg:immigration", "wg:tax-fairness",
                   "wg:public-education", "wg:health-reform", "wg:election-reform")
@@ -134,14 +126,11 @@ TAGS = ("union-member", "steward", "donor", "monthly-donor", "recruit", "elected
         "volunteer", *WORKING_GROUPS, *EVENTS)
 SOURCES = ("website signup", "2025 rally sign-in", "petition: fund our schools", "door knock",
            "2024 Laborfest sign-in", "phone bank", "Facebook lead ad")
-STATUSES = ("subscribed", "unsubscribed", "cleaned", "pending", "transactional")
-STATUS_WEIGHTS = (86, 5, 3, 3, 3)
 EXIT_NOTES = {"unsubscribed": "Unsubscribed from a campaign email.",
               "cleaned": "Hard bounce reported by Mailchimp."}
-STREETS = ("Williamson St", "Atwood Ave", "Monroe St", "University Ave", "Johnson St", "Park St",
-           "Oakland Ave", "National Ave", "Vliet St", "Center St", "Lincoln Ave", "Mitchell St",
-           "Layton Ave", "Main St", "Washington Ave", "Oak St", "Maple Ave", "Lake St",
-           "Jefferson St", "Walnut St", "Mineral Point Rd", "Water St", "Grand Ave")
+STREETS = _split("Williamson St | Atwood Ave | Monroe St | University Ave | Johnson St | Park St"
+                 " | Oakland Ave | National Ave | Vliet St | Center St | Lincoln Ave | Main St"
+                 " | Mitchell St | Washington Ave | Oak St | Lake St | Mineral Point Rd")
 # Faker's en_US names miss two things a Wisconsin list has plenty of.
 WI_SURNAMES = ("Schultz", "Kowalski", "Olson", "Nelson", "Schmitz", "Wojcik", "Krueger",
                "Hanson", "Zielinski", "Larson", "Weber", "Nowak", "Halverson", "Mueller")
@@ -150,6 +139,8 @@ HMONG_SURNAMES = ("Vang", "Xiong", "Yang", "Thao", "Lor", "Moua", "Her", "Vue", 
 # Reserved example domains: a demo list synced to Mailchimp can never email a real person.
 DOMAINS = ("example.com", "example.org", "example.net")
 _NOT_LOCAL = re.compile(r"[^a-z0-9]+")
+# There are only a few thousand fictional numbers, so each one is validated once.
+_fiction_phone = functools.cache(normalize_phone)
 
 
 def load(session: Session, *, count: int = 5000, seed: int = 2026) -> int:
@@ -180,7 +171,7 @@ def _ensure_tags(session: Session) -> dict[str, int]:
 
     def existing() -> dict[str, int]:
         stmt = select(name_key, _TAGS.c.id).where(name_key.in_(list(wanted)))
-        return {k: i for k, i in session.execute(stmt).tuples()}
+        return {k: i for k, i in session.execute(stmt)}
 
     found = existing()
     missing = [{"name": name, "name_key": k} for k, name in wanted.items() if k not in found]
@@ -198,7 +189,7 @@ def _insert(session: Session, batch: list[Person], tag_ids: dict[str, int]) -> i
     keys = [person.row["email_normalized"] for person in batch]
     stmt = select(_CONTACTS.c.email_normalized, _CONTACTS.c.id).where(
         _CONTACTS.c.email_normalized.in_(keys))
-    ids = {k: i for k, i in session.execute(stmt).tuples()}
+    ids = {k: i for k, i in session.execute(stmt)}
     links: list[dict[str, Any]] = []
     first: list[dict[str, Any]] = []
     later: list[dict[str, Any]] = []
@@ -254,7 +245,7 @@ def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
             tags += ["donor", "monthly-donor"]
         else:
             gifts = 1 + min(int(rng.expovariate(0.8)), 11)
-            cents = 100 * sum(rng.choices(GIFTS, weights=GIFT_WEIGHTS, k=gifts))
+            cents = 100 * sum(rng.choices(list(GIFTS), weights=list(GIFTS.values()), k=gifts))
             tags.append("donor")
         custom.update(donation_total_cents=cents, gift_count=gifts)
         if employer is None:
@@ -265,11 +256,16 @@ def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
                 source = "ActBlue"
     if not official and rng.random() < 0.08:
         tags.append("recruit")
-        custom.update(pipeline_stage=rng.choices(STAGES, weights=STAGE_WEIGHTS)[0],
+        custom.update(pipeline_stage=_pick(rng, STAGES),
                       target_office=rng.choice(TARGET_OFFICES))
     if official:
         tags.append("elected-official")
-        custom["office"] = _office(rng, place)
+        district = rng.randint(1, 20)
+        custom["office"] = rng.choice((f"{place.county} County Board, District {district}",
+                                       f"{place.city} Common Council, District {district}",
+                                       f"{place.city} School Board",
+                                       f"State Assembly, District {rng.randint(1, 99)}",
+                                       f"State Senate, District {rng.randint(1, 33)}"))
     if rng.random() < 0.20:
         tags += rng.sample(WORKING_GROUPS, rng.choice((1, 1, 2)))
     if rng.random() < 0.25:
@@ -277,12 +273,13 @@ def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
     if rng.random() < 0.12:
         tags.append("volunteer")
 
-    status = rng.choices(STATUSES, weights=STATUS_WEIGHTS)[0]
+    status = _pick(rng, STATUSES)
     # Opt-outs and bounces were subscribed first; the import only ever saw that status.
     start = "subscribed" if status in EXIT_NOTES else status
     created = now - timedelta(days=rng.triangular(0, YEARS * 365, 0))
-    events = [{"status": start, "previous_status": None, "method": "import", "actor": ACTOR,
-               "note": None, "created_at": created}]
+    events: list[dict[str, Any]] = [
+        {"status": start, "previous_status": None, "method": "import", "actor": ACTOR,
+         "note": None, "created_at": created}]
     updated = created
     if status != start:
         updated = min(now, created + timedelta(days=rng.uniform(2, 400)))
@@ -293,24 +290,30 @@ def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
     phone = None
     if rng.random() < 0.75:
         # 555-0100 to 555-0199 are the numbers set aside for fiction in every area code.
-        phone = normalize_phone(f"+1{rng.choice(place.area_codes)}55501{rng.randrange(100):02d}")
+        phone = _fiction_phone(f"+1{rng.choice(place.area_codes)}55501{rng.randrange(100):02d}")
     street = None
     if rng.random() < 0.7:
         street = f"{rng.randint(100, 9899)} {rng.choice(STREETS)}"
         if rng.random() < 0.15:
             street += f" Apt {rng.randint(1, 12)}"
-    row = {"email": email, "email_normalized": key, "first_name": first, "last_name": last,
-           "first_name_key": search_key(first), "last_name_key": search_key(last),
-           "phone": phone, "street": street, "city": place.city, "city_key": search_key(place.city),
-           "state": place.state, "zip": rng.choice(place.zips), "county": place.county,
-           "employer": employer, "occupation": occupation, "source": source,
-           "custom_fields": custom, "email_status": status, "created_at": created,
-           "updated_at": updated, "deleted_at": None}
+    row: dict[str, Any] = {
+        "email": email, "email_normalized": key, "first_name": first, "last_name": last,
+        "first_name_key": search_key(first), "last_name_key": search_key(last), "phone": phone,
+        "street": street, "city": place.city, "city_key": search_key(place.city),
+        "state": place.state, "zip": rng.choice(place.zips), "county": place.county,
+        "employer": employer, "occupation": occupation, "source": source,
+        "custom_fields": custom, "email_status": status, "created_at": created,
+        "updated_at": updated, "deleted_at": None}
     # The audit entry shows what the create service would have recorded at import time.
     values = {field: row.get(field) for field in AUDITED}
     values.update(email_status=start, tags=sorted(tags))
     changes = audit.diff({}, {k: v for k, v in values.items() if v not in (None, "", [], {})})
     return Person(row, tags, events, changes)
+
+
+def _pick(rng: random.Random, weights: dict[str, int]) -> str:
+    """Return one key of ``weights``, drawn in proportion to its weight."""
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 def _name(fake: Faker, rng: random.Random) -> tuple[str, str]:
@@ -337,12 +340,3 @@ def _email(first: str, last: str, rng: random.Random, taken: set[str]) -> tuple[
     taken.add(key)
     return email, key
 
-
-def _office(rng: random.Random, place: Place) -> str:
-    """Return a plausible Wisconsin office for an elected official living in ``place``."""
-    district = rng.randint(1, 20)
-    return rng.choice((f"{place.county} County Board, District {district}",
-                       f"{place.city} Common Council, District {district}",
-                       f"{place.city} School Board",
-                       f"State Assembly, District {rng.randint(1, 99)}",
-                       f"State Senate, District {rng.randint(1, 33)}"))

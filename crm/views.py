@@ -22,7 +22,8 @@ bp = Blueprint("crm", __name__, template_folder=template_folder(), static_folder
 
 @bp.errorhandler(403)
 @bp.errorhandler(404)
-def _error_page(exc: HTTPException) -> ResponseReturnValue:
+def error_page(exc: HTTPException) -> ResponseReturnValue:
+    """Render a 403 or 404 in the CRM's layout."""
     messages = {403: "Your role cannot do this.", 404: "There is nothing here."}
     code = exc.code or 404
     return render_template("crm/error.html", code=code, message=messages.get(code, "")), code
