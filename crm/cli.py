@@ -83,7 +83,7 @@ def ensure_admin(email: str) -> None:
 
 
 @crm_cli.command("demo")
-@click.option("--contacts", "count", default=5000, show_default=True)
+@click.option("--contacts", "count", default=5000, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=2026, show_default=True)
 @click.option("--if-empty", is_flag=True, help="Do nothing when contacts exist already.")
 def demo(count: int, seed: int, if_empty: bool) -> None:
@@ -93,7 +93,11 @@ def demo(count: int, seed: int, if_empty: bool) -> None:
     if if_empty and _session().scalar(select(func.count()).select_from(Contact)):
         click.echo("Contacts exist already; demo data not loaded.")
         return
-    created = demo_data.load(_session(), count=count, seed=seed)
+    try:
+        created = demo_data.load(_session(), count=count, seed=seed)
+    except Exception:
+        _session().rollback()
+        raise
     _session().commit()
     click.echo(f"Loaded {created} demo contacts.")
 

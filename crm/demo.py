@@ -30,6 +30,8 @@ _AUDIT = cast(Table, AuditEntry.__table__)
 
 
 class Place(NamedTuple):
+    """A town contacts live in, with its real county, ZIP codes and area codes."""
+
     city: str
     county: str
     state: str
@@ -39,6 +41,8 @@ class Place(NamedTuple):
 
 
 class UnionShape(NamedTuple):
+    """How one union's members look: locals, employers, worksites and jobs."""
+
     weight: int
     locals: tuple[str, ...]
     employers: tuple[str, ...]
@@ -47,6 +51,8 @@ class UnionShape(NamedTuple):
 
 
 class Person(NamedTuple):
+    """One demo contact's row, tag names, consent events and creation audit."""
+
     row: dict[str, Any]
     tags: list[str]
     events: list[dict[str, Any]]

@@ -68,7 +68,7 @@ def _prefix(column: ColumnElement[str] | object, text: str) -> ColumnElement[boo
 def _term_condition(term: str) -> ColumnElement[bool]:
     key = search_key(term)
     options = [
-        _prefix(Contact.email_normalized, key),
+        _prefix(Contact.email_normalized, term.strip().lower()),
         _prefix(Contact.first_name_key, key),
         _prefix(Contact.last_name_key, key),
         _prefix(Contact.city_key, key),

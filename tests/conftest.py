@@ -41,7 +41,11 @@ class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret"
     WTF_CSRF_ENABLED = False
+    # Fixed here so a developer's .env cannot change what the tests expect.
     CRM_ORG_NAME = "Test Org"
+    CRM_URL_PREFIX = "/crm"
+    CRM_PAGE_SIZE = 50
+    CRM_PHONE_REGION = "US"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
 
 
