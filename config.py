@@ -49,4 +49,5 @@ class Config:
     CRM_URL_PREFIX = os.environ.get("CRM_URL_PREFIX", "/crm")
     CRM_ORG_NAME = os.environ.get("CRM_ORG_NAME", "Badger State Progress")
     CRM_PHONE_REGION = os.environ.get("CRM_PHONE_REGION", "US")
+    CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "America/Chicago")
     CRM_PAGE_SIZE = int(os.environ.get("CRM_PAGE_SIZE", "50"))

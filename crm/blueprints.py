@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, request
 from flask_bootstrap import Bootstrap5
 
-from . import access
+from . import access, formatting
 from .security import add_security_headers
 
 if TYPE_CHECKING:
@@ -41,6 +41,13 @@ def register(app: Flask, state: CRMState) -> None:
             "crm_role": lambda: access.role_of(access.current_staff()),
             "crm_builtin_accounts": state.builtin_accounts,
         }
+
+    zone = app.config["CRM_TIMEZONE"]
+    app.add_template_filter(formatting.phone, "crm_phone")
+    app.add_template_filter(lambda v, fmt="%Y-%m-%d %H:%M": formatting.local_time(v, zone, fmt),
+                            "crm_time")
+    app.add_template_filter(formatting.audit_value, "crm_value")
+    app.add_template_filter(formatting.field_label, "crm_label")
 
     for blueprint in (bp, accounts_bp):
         blueprint_name = blueprint.name

@@ -66,6 +66,7 @@ class CRM:
         - ``CRM_BASE_TEMPLATE`` ["crm/base.html"]: the layout every CRM page extends.
         - ``CRM_ORG_NAME`` ["Our organization"]: shown in the page header.
         - ``CRM_PHONE_REGION`` ["US"]: region for phone numbers written without a country code.
+        - ``CRM_TIMEZONE`` ["UTC"]: the time zone pages show times in (e.g. America/Chicago).
         - ``CRM_PAGE_SIZE`` [50]: contacts per list page.
         - ``CRM_SECURITY_HEADERS`` [True]: add CSP, frame and sniffing headers to CRM pages.
         - ``CRM_API_TITLE`` ["CRM API"], ``CRM_API_VERSION`` ["v1"],
@@ -97,6 +98,7 @@ class CRM:
         config.setdefault("CRM_BASE_TEMPLATE", "crm/base.html")
         config.setdefault("CRM_ORG_NAME", "Our organization")
         config.setdefault("CRM_PHONE_REGION", "US")
+        config.setdefault("CRM_TIMEZONE", "UTC")
         config.setdefault("CRM_PAGE_SIZE", 50)
         config.setdefault("CRM_SECURITY_HEADERS", True)
         config.setdefault("CRM_API_TITLE", "CRM API")

@@ -65,8 +65,9 @@ class ContactForm(FlaskForm):
     occupation = StringField("Occupation", validators=[Optional(), _length("occupation")])
     source = StringField("Source", validators=[Optional(), _length("source")],
                          description="Where this contact came from, e.g. rally sign-in sheet.")
-    email_status = SelectField("Email status", choices=[SelectChoice(s) for s in EMAIL_STATUSES],
-                               default="subscribed")
+    email_status = SelectField(
+        "Email status", choices=[SelectChoice(s) for s in EMAIL_STATUSES], default="subscribed",
+        description="A change is recorded in the consent history with your name.")
     tags = StringField("Tags", validators=[Optional(), Length(max=2000)],
                        description="Comma-separated, e.g. union-member, tax fairness")
     custom_fields = TextAreaField(
@@ -130,18 +131,23 @@ class ConfirmForm(FlaskForm):
 class LoginForm(FlaskForm):
     """Staff login."""
 
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField("Email", validators=[DataRequired(), Length(max=320)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class PasswordForm(FlaskForm):
     """Change one's own password."""
 
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(min=10,
-                                                                                    max=1024)])
+    current_password = PasswordField("Current password", validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField("New password",
+                                 validators=[DataRequired(), Length(min=10, max=1024)],
+                                 render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("Repeat new password",
-                            validators=[DataRequired(), EqualTo("new_password", "Does not match.")])
+                            validators=[DataRequired(), EqualTo("new_password", "Does not match.")],
+                            render_kw={"autocomplete": "new-password"})
 
 
 class NewUserForm(FlaskForm):

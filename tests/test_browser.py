@@ -247,7 +247,7 @@ def test_organizer_searches_edits_and_sees_the_audit_entry(
     changed = edited.locator("table.changes tbody tr")
     # Saving the whole form changed one field only: no blank-versus-missing noise.
     expect(changed).to_have_count(1)
-    expect(changed.locator("td")).to_have_text(["occupation", "Teacher", "School librarian"])
+    expect(changed.locator("td")).to_have_text(["Occupation", "Teacher", "School librarian"])
 
     shot = tmp_path / "contact.png"
     tab.screenshot(path=shot, full_page=True)

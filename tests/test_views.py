@@ -71,7 +71,7 @@ def test_edit_shows_the_audit_entry_with_before_and_after(
     page = client.get(f"/crm/contacts/{cid}").get_data(as_text=True)
     assert "Contact edited" in page
     edited = page.split("Contact edited")[1].split("</table>")[0]
-    assert "city" in edited and "Madison" in edited and "Milwaukee" in edited
+    assert "City" in edited and "Madison" in edited and "Milwaukee" in edited
 
 
 def test_resubscribe_attempt_is_explained(as_role: Callable[[str], FlaskClient]) -> None:
@@ -158,7 +158,7 @@ def test_token_is_shown_once(as_role: Callable[[str], FlaskClient]) -> None:
     shown = client.post("/crm/account/tokens", data={"token-name": "signup form"})
     page = shown.get_data(as_text=True)
     assert shown.headers["Cache-Control"] == "no-store"
-    token = page.split('id="new-token" class="user-select-all">')[1].split("<")[0]
+    token = page.split('id="new-token" class="user-select-all text-body">')[1].split("<")[0]
     assert token.startswith("crm_")
     later = client.get("/crm/account").get_data(as_text=True)
     assert token not in later and "signup form" in later and token[:12] in later
