@@ -39,6 +39,8 @@ def local_time(value: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %
     except (ZoneInfoNotFoundError, ValueError):
         tz = ZoneInfo("UTC")
     local = value.astimezone(tz)
+    if "%H" not in fmt:
+        return local.strftime(fmt)
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 

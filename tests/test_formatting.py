@@ -20,6 +20,7 @@ def test_times_show_in_the_org_zone() -> None:
     assert local_time(moment, "UTC") == "2026-07-01 17:30 UTC"
     assert local_time(moment, "Not/AZone") == "2026-07-01 17:30 UTC"
     assert local_time(None) == ""
+    assert local_time(moment, "America/Chicago", "%Y-%m-%d") == "2026-07-01"
 
 
 def test_audit_values_are_plain_text() -> None:
