@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -19,23 +18,10 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _secret_key() -> str:
-    key = os.environ.get("SECRET_KEY")
-    if key:
-        return key
-    # No key configured: keep a random one in instance/ so sessions survive restarts.
-    path = BASE_DIR / "instance" / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 class Config:
     """Standalone settings; every value can be set by an environment variable of the same name."""
 
-    SECRET_KEY = _secret_key()
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # unset: a random key kept in instance/
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'crm.sqlite'}"
     )

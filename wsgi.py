@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,6 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 import crm
 from campaigns import Campaigns
@@ -23,7 +23,6 @@ csrf = CSRFProtect()
 migrate = Migrate()
 
 
-@event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL and a busy timeout let a background writer and the web process share the file.
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -32,6 +31,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _instance_secret(instance_path: str) -> str:
+    # No SECRET_KEY configured: keep a random one in instance/ so sessions survive restarts.
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def create_app(config: object | None = None, **overrides: Any) -> Flask:
@@ -44,8 +52,13 @@ def create_app(config: object | None = None, **overrides: Any) -> Flask:
     app.config.from_object(config)
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app.instance_path)
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
     csrf.init_app(app)
     LoginManager(app)  # one per app: the CRM registers its staff loader on it
     migrate.init_app(app, db, directory=crm.MIGRATIONS_DIR, render_as_batch=True)

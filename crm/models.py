@@ -92,10 +92,10 @@ class Contact(Base):
     last_name: Mapped[str] = mapped_column(String(100), default="")
     first_name_key: Mapped[str] = mapped_column(key_string(100), default="")
     last_name_key: Mapped[str] = mapped_column(key_string(100), default="")
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
     street: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(100))
-    city_key: Mapped[str | None] = mapped_column(key_string(100), index=True)
+    city_key: Mapped[str | None] = mapped_column(key_string(100))
     state: Mapped[str | None] = mapped_column(String(2), index=True)
     zip: Mapped[str | None] = mapped_column(String(10))
     county: Mapped[str | None] = mapped_column(String(100))
@@ -119,9 +119,18 @@ class Contact(Base):
     )
 
     __table_args__ = (
-        # The contact list pages by name with keyset pagination on this index.
-        Index("ix_crm_contacts_name_order", "last_name_key", "first_name_key", "id"),
-        Index("ix_crm_contacts_first_name_key", "first_name_key"),
+        # The contact list pages by name with keyset pagination on this index. Search
+        # reads one name-ordered page per field from the covering indexes below
+        # (deleted_at is a column, not a partial-index WHERE, so SQLite can cover).
+        Index("ix_crm_contacts_name_order", "last_name_key", "first_name_key", "id", "deleted_at"),
+        Index("ix_crm_contacts_email_order", "email_normalized", "last_name_key", "first_name_key",
+              "id", "deleted_at"),
+        Index("ix_crm_contacts_first_name_order", "first_name_key", "last_name_key", "id",
+              "deleted_at"),
+        Index("ix_crm_contacts_city_order", "city_key", "last_name_key", "first_name_key", "id",
+              "deleted_at"),
+        Index("ix_crm_contacts_phone_order", "phone", "last_name_key", "first_name_key", "id",
+              "deleted_at"),
     )
 
     @property

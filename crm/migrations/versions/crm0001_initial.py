@@ -2,7 +2,7 @@
 
 Revision ID: crm0001
 Revises: 
-Create Date: 2026-11-22 01:56:31.614446
+Create Date: 2026-11-22 02:18:52.805037
 
 """
 from alembic import op
@@ -73,11 +73,12 @@ def upgrade():
     sa.UniqueConstraint('email_normalized', name=op.f('uq_crm_contacts_email_normalized'))
     )
     with op.batch_alter_table('crm_contacts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_crm_contacts_city_key'), ['city_key'], unique=False)
+        batch_op.create_index('ix_crm_contacts_city_order', ['city_key', 'last_name_key', 'first_name_key', 'id', 'deleted_at'], unique=False)
+        batch_op.create_index('ix_crm_contacts_email_order', ['email_normalized', 'last_name_key', 'first_name_key', 'id', 'deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_crm_contacts_email_status'), ['email_status'], unique=False)
-        batch_op.create_index('ix_crm_contacts_first_name_key', ['first_name_key'], unique=False)
-        batch_op.create_index('ix_crm_contacts_name_order', ['last_name_key', 'first_name_key', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_crm_contacts_phone'), ['phone'], unique=False)
+        batch_op.create_index('ix_crm_contacts_first_name_order', ['first_name_key', 'last_name_key', 'id', 'deleted_at'], unique=False)
+        batch_op.create_index('ix_crm_contacts_name_order', ['last_name_key', 'first_name_key', 'id', 'deleted_at'], unique=False)
+        batch_op.create_index('ix_crm_contacts_phone_order', ['phone', 'last_name_key', 'first_name_key', 'id', 'deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_crm_contacts_state'), ['state'], unique=False)
 
     op.create_table('crm_staff_users',
@@ -157,11 +158,12 @@ def downgrade():
     op.drop_table('crm_staff_users')
     with op.batch_alter_table('crm_contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_crm_contacts_state'))
-        batch_op.drop_index(batch_op.f('ix_crm_contacts_phone'))
+        batch_op.drop_index('ix_crm_contacts_phone_order')
         batch_op.drop_index('ix_crm_contacts_name_order')
-        batch_op.drop_index('ix_crm_contacts_first_name_key')
+        batch_op.drop_index('ix_crm_contacts_first_name_order')
         batch_op.drop_index(batch_op.f('ix_crm_contacts_email_status'))
-        batch_op.drop_index(batch_op.f('ix_crm_contacts_city_key'))
+        batch_op.drop_index('ix_crm_contacts_email_order')
+        batch_op.drop_index('ix_crm_contacts_city_order')
 
     op.drop_table('crm_contacts')
     with op.batch_alter_table('crm_audit_log', schema=None) as batch_op:
