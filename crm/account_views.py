@@ -114,7 +114,7 @@ def token_create() -> ResponseReturnValue:
     return response
 
 
-@accounts_bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@accounts_bp.route("/account/tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
 @require("view")
 def token_revoke(token_id: int) -> ResponseReturnValue:
     """Revoke one of one's own API tokens."""
@@ -148,7 +148,7 @@ def users() -> ResponseReturnValue:
                            users=staff.list_users(_session()), edit_form=EditUserForm), status
 
 
-@accounts_bp.route("/admin/users/<int:user_id>", methods=["POST"])
+@accounts_bp.route("/admin/users/<int(max=2147483647):user_id>", methods=["POST"])
 @require("manage_users")
 def user_update(user_id: int) -> ResponseReturnValue:
     """Change a staff account's role or whether it can log in."""

@@ -149,14 +149,14 @@ def contact_create(query: dict[str, Any], body: dict[str, Any]) -> Any:
     return contact, 201 if created else 200
 
 
-@api_bp.route("/contacts/<int:contact_id>")
+@api_bp.route("/contacts/<int(max=2147483647):contact_id>")
 @api_bp.response(200, ContactSchema)
 def contact_get(contact_id: int) -> Any:
     """Get one contact."""
     return contacts.get(_session(), contact_id)
 
 
-@api_bp.route("/contacts/<int:contact_id>", methods=["PATCH"])
+@api_bp.route("/contacts/<int(max=2147483647):contact_id>", methods=["PATCH"])
 @api_bp.arguments(ContactPatchSchema)
 @api_bp.response(200, ContactSchema)
 def contact_update(body: dict[str, Any], contact_id: int) -> Any:
@@ -167,7 +167,7 @@ def contact_update(body: dict[str, Any], contact_id: int) -> Any:
     return contact
 
 
-@api_bp.route("/contacts/<int:contact_id>", methods=["DELETE"])
+@api_bp.route("/contacts/<int(max=2147483647):contact_id>", methods=["DELETE"])
 @api_bp.response(204)
 def contact_delete(contact_id: int) -> None:
     """Delete a contact (its email and consent are kept so an opt-out is never lost)."""
@@ -175,7 +175,7 @@ def contact_delete(contact_id: int) -> None:
     _session().commit()
 
 
-@api_bp.route("/contacts/<int:contact_id>/tags", methods=["POST"])
+@api_bp.route("/contacts/<int(max=2147483647):contact_id>/tags", methods=["POST"])
 @api_bp.arguments(TagsSchema)
 @api_bp.response(200, ContactSchema)
 def contact_tags_add(body: dict[str, Any], contact_id: int) -> Any:
@@ -185,7 +185,7 @@ def contact_tags_add(body: dict[str, Any], contact_id: int) -> Any:
     return contact
 
 
-@api_bp.route("/contacts/<int:contact_id>/tags/<path:name>", methods=["DELETE"])
+@api_bp.route("/contacts/<int(max=2147483647):contact_id>/tags/<path:name>", methods=["DELETE"])
 @api_bp.response(200, ContactSchema)
 def contact_tags_remove(contact_id: int, name: str) -> Any:
     """Remove a tag from a contact."""

@@ -8,7 +8,7 @@ from flask import Flask, Response, request
 from flask_bootstrap import Bootstrap5
 
 from . import access, formatting
-from .security import add_security_headers
+from .security import add_security_headers, reject_nul_bytes
 
 if TYPE_CHECKING:
     from .extension import CRMState
@@ -50,14 +50,19 @@ def register(app: Flask, state: CRMState) -> None:
     app.add_template_filter(formatting.field_label, "crm_label")
 
     for blueprint in (bp, accounts_bp):
-        blueprint_name = blueprint.name
-        app.template_context_processors.setdefault(blueprint_name, []).append(crm_context)
+        app.template_context_processors.setdefault(blueprint.name, []).append(crm_context)
+
+    crm_blueprint_names = {bp.name, accounts_bp.name, api_bp.name}
+
+    @app.before_request
+    def _crm_input_guard() -> None:
+        if request.blueprint in crm_blueprint_names:
+            reject_nul_bytes()
 
     if app.config["CRM_SECURITY_HEADERS"]:
-        crm_blueprints = {bp.name, accounts_bp.name, api_bp.name}
 
         @app.after_request
         def _crm_headers(response: Response) -> Response:
-            if request.blueprint in crm_blueprints:
+            if request.blueprint in crm_blueprint_names:
                 add_security_headers(response)
             return response

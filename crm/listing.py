@@ -51,7 +51,8 @@ def decode_cursor(cursor: str) -> tuple[str, str, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         last, first, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not (isinstance(last, str) and isinstance(first, str) and isinstance(ident, int)):
+        if not (isinstance(last, str) and isinstance(first, str) and isinstance(ident, int)
+                and 0 <= ident < 2**31 and len(last) <= 100 and len(first) <= 100):
             raise ValueError
         return last, first, ident
     except (ValueError, TypeError, binascii.Error, UnicodeError):

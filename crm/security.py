@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, abort, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -23,3 +23,11 @@ def add_security_headers(response: Response) -> Response:
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def reject_nul_bytes() -> None:
+    """Refuse input carrying NUL characters: PostgreSQL cannot store them in text."""
+    values = [*request.args.values(), *request.form.values(), request.path]
+    body = request.get_data(cache=True) if request.is_json else b""
+    if any("\x00" in value for value in values) or b"\x00" in body or b"\\u0000" in body:
+        abort(400, "Text may not contain NUL characters.")

@@ -103,7 +103,7 @@ def contact_new() -> ResponseReturnValue:
                            duplicate=duplicate, confirm=ConfirmForm()), status
 
 
-@bp.route("/contacts/<int:contact_id>")
+@bp.route("/contacts/<int(max=2147483647):contact_id>")
 @require("view")
 def contact_detail(contact_id: int) -> ResponseReturnValue:
     """Show a contact with tags, timeline and consent history."""
@@ -121,7 +121,7 @@ def contact_detail(contact_id: int) -> ResponseReturnValue:
     )
 
 
-@bp.route("/contacts/<int:contact_id>/edit", methods=["GET", "POST"])
+@bp.route("/contacts/<int(max=2147483647):contact_id>/edit", methods=["GET", "POST"])
 @require("edit")
 def contact_edit(contact_id: int) -> ResponseReturnValue:
     """Edit a contact's fields, status and tags."""
@@ -146,7 +146,7 @@ def contact_edit(contact_id: int) -> ResponseReturnValue:
                            duplicate=None, confirm=ConfirmForm()), status
 
 
-@bp.route("/contacts/<int:contact_id>/delete", methods=["POST"])
+@bp.route("/contacts/<int(max=2147483647):contact_id>/delete", methods=["POST"])
 @require("edit")
 def contact_delete(contact_id: int) -> ResponseReturnValue:
     """Delete a contact (kept as a hidden record so its opt-out is never lost)."""
@@ -158,7 +158,7 @@ def contact_delete(contact_id: int) -> ResponseReturnValue:
     return redirect(url_for("crm.contact_list"))
 
 
-@bp.route("/contacts/<int:contact_id>/restore", methods=["POST"])
+@bp.route("/contacts/<int(max=2147483647):contact_id>/restore", methods=["POST"])
 @require("edit")
 def contact_restore(contact_id: int) -> ResponseReturnValue:
     """Bring back a deleted contact."""
@@ -173,7 +173,7 @@ def contact_restore(contact_id: int) -> ResponseReturnValue:
     return redirect(url_for("crm.contact_detail", contact_id=contact_id))
 
 
-@bp.route("/contacts/<int:contact_id>/notes", methods=["POST"])
+@bp.route("/contacts/<int(max=2147483647):contact_id>/notes", methods=["POST"])
 @require("edit")
 def contact_note(contact_id: int) -> ResponseReturnValue:
     """Add a note to the timeline."""
@@ -188,7 +188,7 @@ def contact_note(contact_id: int) -> ResponseReturnValue:
     return redirect(url_for("crm.contact_detail", contact_id=contact_id))
 
 
-@bp.route("/contacts/<int:contact_id>/tags", methods=["POST"])
+@bp.route("/contacts/<int(max=2147483647):contact_id>/tags", methods=["POST"])
 @require("edit")
 def contact_tag_add(contact_id: int) -> ResponseReturnValue:
     """Tag a contact."""
@@ -208,7 +208,7 @@ def contact_tag_add(contact_id: int) -> ResponseReturnValue:
     return redirect(url_for("crm.contact_detail", contact_id=contact_id))
 
 
-@bp.route("/contacts/<int:contact_id>/tags/<path:name>/remove", methods=["POST"])
+@bp.route("/contacts/<int(max=2147483647):contact_id>/tags/<path:name>/remove", methods=["POST"])
 @require("edit")
 def contact_tag_remove(contact_id: int, name: str) -> ResponseReturnValue:
     """Remove a tag from a contact."""
