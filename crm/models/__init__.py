@@ -13,23 +13,42 @@ from .contacts import (
     Tag,
     contact_tags,
 )
+from .giving import DONATION_SOURCES, Donation, DonationSummary
+from .jobs import JOB_STATUSES, ImportMapping, ImportReject, Job
+from .membership import MEMBERSHIP_STATUSES, Group, UnionMembership, group_members
+from .pipeline import OFFICES, STAGES, Recruit, StageChange
 from .staff import ROLES, ApiToken, StaffUser
 
 __all__ = [
     "CONSENT_METHODS",
+    "DONATION_SOURCES",
     "EMAIL_STATUSES",
+    "JOB_STATUSES",
+    "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
+    "OFFICES",
     "ROLES",
+    "STAGES",
     "ApiToken",
     "AuditEntry",
     "Base",
     "ConsentEvent",
     "Contact",
+    "Donation",
+    "DonationSummary",
+    "Group",
+    "ImportMapping",
+    "ImportReject",
+    "Job",
     "Note",
+    "Recruit",
     "StaffUser",
+    "StageChange",
     "Tag",
     "UTCDateTime",
+    "UnionMembership",
     "contact_tags",
+    "group_members",
     "key_string",
     "utcnow",
 ]

@@ -49,6 +49,10 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A merged duplicate stays as a tombstone that points at the surviving record.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_contacts.id", ondelete="SET NULL")
+    )
 
     tags: Mapped[list[Tag]] = relationship(
         secondary=contact_tags, lazy="selectin", order_by="Tag.name_key"
