@@ -40,6 +40,7 @@ def register(app: Flask, state: CRMState) -> None:
             "crm_user": access.current_staff,
             "crm_role": lambda: access.role_of(access.current_staff()),
             "crm_builtin_accounts": state.builtin_accounts,
+            "crm_nav": state.nav_items,
         }
 
     zone = app.config["CRM_TIMEZONE"]

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from . import access, timeline
+from . import access, panels, timeline
 from .models import StaffUser
 
 
@@ -28,11 +28,28 @@ class CRMState:
     role_loader: Callable[[Any], str | None]
     user_loader: Callable[[str], Any]
     timeline_sources: list[timeline.TimelineSource] = field(default_factory=list)
+    panel_sources: list[panels.PanelSource] = field(default_factory=list)
+    nav_items: list[panels.NavItem] = field(default_factory=list)
+    job_handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    job_runner: Any = None
     api: Any = None
 
     def add_timeline_source(self, source: timeline.TimelineSource) -> None:
         """Let another package (campaigns) add entries to every contact's timeline."""
         self.timeline_sources.append(source)
+
+    def add_panel_source(self, source: panels.PanelSource) -> None:
+        """Add a section to the contact page."""
+        self.panel_sources.append(source)
+
+    def add_nav_item(self, item: panels.NavItem) -> None:
+        """Add a link to the page header."""
+        self.nav_items.append(item)
+        self.nav_items.sort(key=lambda i: i.order)
+
+    def add_job_handler(self, kind: str, handler: Callable[..., Any]) -> None:
+        """Name the function that does the work of jobs of this kind."""
+        self.job_handlers[kind] = handler
 
 
 class CRM:
@@ -145,7 +162,9 @@ class CRM:
         )
         app.extensions["crm"] = state
 
-        from . import cli
+        from . import cli, features
+
+        features.install(app, state)
 
         cli.register(app)
         if config["CRM_ENABLE_BLUEPRINTS"]:

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException
 
-from . import access, consent, contacts, listing, timeline
+from . import access, consent, contacts, listing, panels, timeline
 from .access import require
 from .errors import CRMError, DuplicateEmail, ValidationFailed
 from .forms import ConfirmForm, ContactForm, NoteForm, TagForm, format_custom_lines
@@ -109,11 +109,12 @@ def contact_detail(contact_id: int) -> ResponseReturnValue:
     """Show a contact with tags, timeline and consent history."""
     session = _session()
     contact = _get_or_404(contact_id)
-    sources = current_app.extensions["crm"].timeline_sources
+    state = current_app.extensions["crm"]
     return render_template(
         "crm/contacts/detail.html",
         contact=contact,
-        entries=timeline.build(session, contact.id, sources),
+        entries=timeline.build(session, contact.id, state.timeline_sources),
+        panels=panels.build(session, contact, state.panel_sources),
         consent_history=consent.history(session, contact.id),
         note_form=NoteForm(),
         tag_form=TagForm(),

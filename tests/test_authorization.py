@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,8 +66,20 @@ ROUTES: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any] | None]]
 }
 
 
+def _feature_modules() -> list[Any]:
+    # Each feature lists its own routes in tests/authz_<feature>.py: ROUTES in the same
+    # shape as above, and optionally seed(session, ids) adding the ids its URLs need.
+    here = Path(__file__).parent
+    paths = sorted(here.glob("authz_*.py"))
+    return [importlib.import_module(f"tests.{path.stem}") for path in paths]
+
+
+for _module in _feature_modules():
+    ROUTES.update(_module.ROUTES)
+
+
 def crm_rules(app: Flask) -> set[tuple[str, str]]:
-    rules = set()
+    rules: set[tuple[str, str]] = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in ("crm", "crm_accounts", "crm_api"):
             for method in rule.methods - {"HEAD", "OPTIONS"}:
@@ -90,6 +104,9 @@ def world(app: Flask, staff_users: dict[str, str]) -> dict[str, Any]:
             ids[f"T:{role}"] = row.id
             ids[f"bearer:{role}"] = token
         ids["U"] = staff.find_user(db.session, staff_users["viewer"]).id  # type: ignore[union-attr]
+        for module in _feature_modules():
+            if hasattr(module, "seed"):
+                module.seed(db.session, ids)
         db.session.commit()
     return ids
 
@@ -107,7 +124,7 @@ def url_for_case(app: Flask, endpoint: str, args: dict[str, Any], ids: dict[str,
     for key, value in args.items():
         if value == "T":
             value = ids.get(f"T:{role}", ids["T:viewer"])
-        elif value in ("C", "U"):
+        elif isinstance(value, str) and value in ids:
             value = ids[value]
         values[key] = value
     with app.test_request_context():
