@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api, Blueprint, abort
 from marshmallow import RAISE
@@ -152,7 +152,10 @@ def contact_create(query: dict[str, Any], body: dict[str, Any]) -> Any:
 @api_bp.route("/contacts/<int(max=2147483647):contact_id>")
 @api_bp.response(200, ContactSchema)
 def contact_get(contact_id: int) -> Any:
-    """Get one contact."""
+    """Get one contact (a merged duplicate redirects to the surviving contact)."""
+    survivor_id = contacts.merged_into(_session(), contact_id)
+    if survivor_id is not None:
+        return redirect(url_for("crm_api.contact_get", contact_id=survivor_id), code=301)
     return contacts.get(_session(), contact_id)
 
 

@@ -106,6 +106,16 @@ def find_by_email(session: Session, email_key: str) -> Contact | None:
     return session.scalar(select(Contact).where(Contact.email_normalized == email_key))
 
 
+def merged_into(session: Session, contact_id: int) -> int | None:
+    """Return the surviving contact's id if this one was merged away, following chains."""
+    seen: set[int] = set()
+    current = session.get(Contact, contact_id)
+    while current is not None and current.merged_into_id is not None and current.id not in seen:
+        seen.add(current.id)
+        current = session.get(Contact, current.merged_into_id)
+    return current.id if current is not None and seen else None
+
+
 def get(session: Session, contact_id: int) -> Contact:
     """Return a live contact or raise NotFound."""
     contact = session.get(Contact, contact_id)
@@ -132,6 +142,11 @@ def _apply(session: Session, contact: Contact, fields: Mapping[str, Any], *, met
         tags.replace(session, contact, fields["tags"])
     if "email_status" in fields and contact.email_status != fields["email_status"]:
         consent.set_status(session, contact, fields["email_status"], method=method, actor=actor)
+
+
+def apply_fields(session: Session, contact: Contact, fields: Mapping[str, Any]) -> None:
+    """Set already-normalised fields on a contact and refresh its search keys."""
+    _apply(session, contact, fields, method="staff", actor="system")
 
 
 def create(session: Session, data: Mapping[str, Any], *, actor: str, method: str = "staff",

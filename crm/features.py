@@ -17,6 +17,7 @@ FEATURES = (
     "crm.giving_views",
     "crm.pipeline_views",
     "crm.import_views",
+    "crm.merge_views",
 )
 
 

@@ -108,6 +108,10 @@ def contact_new() -> ResponseReturnValue:
 def contact_detail(contact_id: int) -> ResponseReturnValue:
     """Show a contact with tags, timeline and consent history."""
     session = _session()
+    survivor_id = contacts.merged_into(session, contact_id)
+    if survivor_id is not None:
+        # A merged duplicate is a tombstone that sends staff on to the surviving record.
+        return redirect(url_for("crm.contact_detail", contact_id=survivor_id))
     contact = _get_or_404(contact_id)
     state = current_app.extensions["crm"]
     return render_template(
