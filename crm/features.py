@@ -16,6 +16,7 @@ FEATURES = (
     "crm.job_views",
     "crm.giving_views",
     "crm.pipeline_views",
+    "crm.export_views",
     "crm.import_views",
     "crm.merge_views",
 )
