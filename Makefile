@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 ADMIN_EMAIL ?= admin@example.org
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench worker clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+worker: install
+	$(BIN)/celery -A wsgi.celery worker --loglevel INFO
 
 bench: install
 	$(BIN)/python benchmarks/contact_list_1m.py

@@ -37,3 +37,6 @@ class Config:
     CRM_PHONE_REGION = os.environ.get("CRM_PHONE_REGION", "US")
     CRM_TIMEZONE = os.environ.get("CRM_TIMEZONE", "America/Chicago")
     CRM_PAGE_SIZE = int(os.environ.get("CRM_PAGE_SIZE", "50"))
+    CRM_CELERY_BROKER_URL = os.environ.get("CRM_CELERY_BROKER_URL") or None
+    CRM_CELERY_RESULT_BACKEND = os.environ.get("CRM_CELERY_RESULT_BACKEND") or None
+    CRM_JOB_STALE_SECONDS = int(os.environ.get("CRM_JOB_STALE_SECONDS", "600"))

@@ -74,3 +74,17 @@ def create_app(config: object | None = None, **overrides: Any) -> Flask:
         return add_security_headers(response)
 
     return app
+
+
+def __getattr__(name: str) -> Any:
+    """Build ``celery`` on first use, so ``celery -A wsgi.celery worker`` runs the jobs."""
+    # Lazy: importing this module must start nothing and need no broker.
+    if name != "celery":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    runner = create_app().extensions["crm"].job_runner
+    celery_app = getattr(runner, "celery", None)
+    if celery_app is None:
+        raise RuntimeError("Set CRM_CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0) to run "
+                           "jobs on a Celery worker.")
+    globals()["celery"] = celery_app
+    return celery_app

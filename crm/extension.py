@@ -86,6 +86,14 @@ class CRM:
         - ``CRM_TIMEZONE`` ["UTC"]: the time zone pages show times in (e.g. America/Chicago).
         - ``CRM_PAGE_SIZE`` [50]: contacts per list page.
         - ``CRM_SECURITY_HEADERS`` [True]: add CSP, frame and sniffing headers to CRM pages.
+        - ``CRM_CELERY_BROKER_URL`` [None]: run jobs on Celery workers through this broker
+          (e.g. redis://127.0.0.1:6379/0); unset, each job runs in a thread of the web process.
+        - ``CRM_CELERY_RESULT_BACKEND`` [None]: Celery result backend (jobs keep their results
+          in crm_jobs, so none is needed).
+        - ``CRM_JOB_STALE_SECONDS`` [600]: a running job that reports no progress for this long
+          is shown as failed ("the worker stopped").
+        - ``CRM_IMPORT_MAX_BYTES`` [200000000], ``CRM_IMPORT_INLINE_DRY_RUN_BYTES`` [5000000],
+          ``CRM_IMPORT_DIR`` [instance/imports]: CSV imports.
         - ``CRM_API_TITLE`` ["CRM API"], ``CRM_API_VERSION`` ["v1"],
           ``CRM_OPENAPI_VERSION`` ["3.0.3"]: the OpenAPI document's header.
         """

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, UTCDateTime, utcnow
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "stopped")
+FINAL_JOB_STATUSES = ("succeeded", "failed", "stopped")
 
 
 class Job(Base):
@@ -33,6 +34,20 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def finished(self) -> bool:
+        """Tell whether the job has reached a final status."""
+        return self.status in FINAL_JOB_STATUSES
+
+    @property
+    def percent(self) -> int | None:
+        """Return how far the job got in whole percent, or None while its size is unknown."""
+        if self.status == "succeeded":
+            return 100
+        if not self.total:
+            return None
+        return max(0, min(100, (self.progress or 0) * 100 // self.total))
 
 
 class ImportMapping(Base):
