@@ -150,3 +150,21 @@ def test_merge_api(app: Flask, as_role: Callable[[str], FlaskClient],
     assert bad.status_code == 422
     with app.app_context():
         assert db.session.get(Contact, twin.id).merged_into_id == ana.id  # type: ignore[union-attr]
+
+
+def test_import_of_a_merged_address_updates_the_survivor(session: Any, tmp_path: Any,
+                                                         pair: tuple[Contact, Contact]) -> None:
+    from crm.imports import run_file
+
+    ana, twin = pair
+    merge.merge(session, ana.id, twin.id, choices={}, actor="x")
+    session.commit()
+    path = tmp_path / "sheet.csv"
+    path.write_text("Email,Occupation\nana.lopez@work.example,Teacher\n")
+    counts = run_file(session, path, {"actor": "tester"}, on_rejects=lambda rows: None)
+    session.commit()
+    assert counts.as_dict()["updated"] == 1 and counts.as_dict()["created"] == 0
+    session.expire_all()
+    assert contacts.get(session, ana.id).occupation == "Teacher"
+    tomb = session.get(Contact, twin.id)
+    assert tomb is not None and tomb.deleted_at is not None and tomb.occupation is None

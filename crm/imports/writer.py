@@ -1,0 +1,242 @@
+"""Write one batch of people with SQLAlchemy Core: a few set-based statements per batch."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from ..consent import check_transition
+from ..contacts import merged_into
+from ..errors import ConsentError
+from ..models import AuditEntry, ConsentEvent, Contact, ImportReject, utcnow
+from ..validation import search_key
+from . import related
+from .engine import Counts, Options, Person
+from .rows import Reject, raw_row
+
+CONTACTS = cast(Table, Contact.__table__)
+CONSENT = cast(Table, ConsentEvent.__table__)
+AUDIT = cast(Table, AuditEntry.__table__)
+REJECTS = cast(Table, ImportReject.__table__)
+PLAIN = ("first_name", "last_name", "phone", "street", "city", "state", "zip", "county",
+         "employer", "occupation", "source")
+READ = ("id", "email", "email_normalized", *PLAIN, "custom_fields", "email_status",
+        "deleted_at", "merged_into_id")
+WRITE = ("email", "email_normalized", *PLAIN, "first_name_key", "last_name_key", "city_key",
+         "custom_fields", "email_status", "deleted_at", "updated_at")
+AUDITED = ("email", *PLAIN, "custom_fields", "email_status", "tags")
+
+
+class BatchWriter:
+    """Resolve a batch of people to contacts, then insert and update them in bulk."""
+
+    def __init__(self, session: Session, options: Options, counts: Counts,
+                 import_tags: list[tuple[str, str]], header: list[str]) -> None:
+        self.session = session
+        self.header = header
+        self.options = options
+        self.counts = counts
+        self.import_tags = import_tags
+        self.tag_ids: dict[str, int] = {}
+        # Addresses kept by merged duplicates: they lead to the survivor, which keeps its own.
+        self.merged_addresses: set[str] = set()
+
+    def write(self, people: list[Person]) -> list[Reject]:
+        """Write the batch; return rows refused while matching (conflicting identities)."""
+        if not people:
+            return []
+        now = utcnow()
+        rejects: list[Reject] = []
+        by_member = related.find_members(self.session, people)
+        keys = [p.email_key for p in people if p.email_key]
+        current = self._load(CONTACTS.c.email_normalized.in_(keys)) if keys else {}
+        by_email = {c["email_normalized"]: c for c in current.values()}
+        self._follow_merges(current, by_email)
+        wanted_ids = {cid for cid in by_member.values() if cid not in current}
+        if wanted_ids:
+            current.update(self._load(CONTACTS.c.id.in_(wanted_ids)))
+        targets: dict[int, Person] = {}
+        new: list[Person] = []
+        for person in people:
+            member_cid = next((by_member[(m["union_name"], m["member_id"])]
+                               for m in person.memberships
+                               if (m["union_name"], m["member_id"]) in by_member), None)
+            holder = by_email.get(person.email_key or "")
+            if member_cid is not None and holder is not None and holder["id"] != member_cid:
+                rejects += self._refuse(person, f"the member id belongs to contact #{member_cid}"
+                                        f" but {person.email} is contact #{holder['id']}")
+            elif member_cid is not None or holder is not None:
+                cid = member_cid if member_cid is not None else holder["id"]  # type: ignore[index]
+                if cid in targets:
+                    for row in person.rows:
+                        targets[cid].add(row)
+                else:
+                    targets[cid] = person
+            elif person.email_key is None:
+                rejects += self._refuse(person, "email is missing (no member with this id yet)")
+            else:
+                new.append(person)
+        self._tag_ids({k: d for p in people for k, d in p.tags.items()})
+        ids = self._create(new, now)
+        ids.update(self._update(targets, current, now))
+        related.write_donations(self.session, people, ids, self.options, self.counts)
+        related.write_memberships(self.session, people, ids, self.counts)
+        return rejects
+
+    def _refuse(self, person: Person, reason: str) -> list[Reject]:
+        return [Reject(row.line, reason, raw_row(self.header, row.cells)) for row in person.rows]
+
+    def _follow_merges(self, current: dict[int, dict[str, Any]],
+                       by_email: dict[str, dict[str, Any]]) -> None:
+        # A merged duplicate's address belongs to the surviving contact: update that one
+        # instead of bringing the tombstone back.
+        for key, row in list(by_email.items()):
+            if row["merged_into_id"] is None:
+                continue
+            survivor_id = merged_into(self.session, row["id"])
+            if survivor_id is None:
+                continue
+            if survivor_id not in current:
+                current.update(self._load(CONTACTS.c.id == survivor_id))
+            by_email[key] = current[survivor_id]
+            self.merged_addresses.add(key)
+
+    def _load(self, where: Any) -> dict[int, dict[str, Any]]:
+        stmt = select(*(CONTACTS.c[name] for name in READ)).where(where)
+        return {row["id"]: dict(row) for row in self.session.execute(stmt).mappings()}
+
+    def _tag_ids(self, batch_tags: dict[str, str]) -> None:
+        wanted = {key: display for display, key in self.import_tags} | batch_tags
+        missing = [k for k in wanted if k not in self.tag_ids]
+        if missing:
+            self.tag_ids.update(related.ensure_tags(self.session,
+                                                    {k: wanted[k] for k in missing}))
+
+    def _wanted_tags(self, person: Person) -> dict[str, str]:
+        tags = {key: display for display, key in self.import_tags}
+        tags.update(person.tags)
+        return tags
+
+    def _create(self, people: list[Person], now: Any) -> dict[int, int]:
+        """Insert new contacts with one executemany; return {id(person): contact id}."""
+        if not people:
+            return {}
+        rows = []
+        for p in people:
+            f = p.fields
+            rows.append({
+                "email": p.email, "email_normalized": p.email_key,
+                **{name: f.get(name) for name in PLAIN},
+                "first_name": f.get("first_name", ""), "last_name": f.get("last_name", ""),
+                "first_name_key": search_key(f.get("first_name")),
+                "last_name_key": search_key(f.get("last_name")),
+                "city_key": search_key(f.get("city")) or None,
+                "custom_fields": p.custom, "email_status": p.status or self.options.new_status,
+                "created_at": now, "updated_at": now, "deleted_at": None})
+        self.session.execute(insert(CONTACTS), rows)
+        # Ids are read back by email: explicit ids would leave PostgreSQL's sequence behind.
+        keys = [p.email_key for p in people]
+        stmt = select(CONTACTS.c.email_normalized, CONTACTS.c.id).where(
+            CONTACTS.c.email_normalized.in_(keys))
+        by_key = {key: cid for key, cid in self.session.execute(stmt)}
+        ids: dict[int, int] = {}
+        events, entries, links = [], [], []
+        for p, row in zip(people, rows, strict=True):
+            cid = by_key[p.email_key]
+            ids[id(p)] = cid
+            tags = self._wanted_tags(p)
+            links += [{"contact_id": cid, "tag_id": self.tag_ids[k]} for k in tags]
+            events.append({"contact_id": cid, "status": row["email_status"],
+                           "previous_status": None, "method": "import",
+                           "actor": self.options.actor, "note": None, "created_at": now})
+            after = {name: row[name] for name in AUDITED if name != "tags"}
+            after["tags"] = sorted(tags.values())
+            changes = {k: [None, v] for k, v in sorted(after.items())
+                       if v not in (None, "", [], {})}
+            entries.append(self._audit("create", cid, changes, now))
+        self.counts.created += sum(1 for p in people if not p.repeat)
+        self._insert_all(links, events, entries)
+        return ids
+
+    def _update(self, targets: dict[int, Person], current: dict[int, dict[str, Any]],
+                now: Any) -> dict[int, int]:
+        """Apply only non-empty values to existing contacts; audit each changed one."""
+        if not targets:
+            return {}
+        have = related.tags_of(self.session, list(targets))
+        updates, events, entries, links = [], [], [], []
+        ids: dict[int, int] = {}
+        for cid, p in targets.items():
+            ids[id(p)] = cid
+            before = current[cid]
+            after = dict(before)
+            after.update(p.fields)
+            if (p.email_key and p.email_key != before["email_normalized"]
+                    and p.email_key not in self.merged_addresses):
+                after["email"], after["email_normalized"] = p.email, p.email_key
+            if p.custom:
+                after["custom_fields"] = {**(before["custom_fields"] or {}), **p.custom}
+            if p.status and p.status != before["email_status"]:
+                try:
+                    check_transition(before["email_status"], p.status)
+                except ConsentError:
+                    self.counts.skipped_resubscribe += 1
+                else:
+                    after["email_status"] = p.status
+                    events.append({"contact_id": cid, "status": p.status,
+                                   "previous_status": before["email_status"],
+                                   "method": "import", "actor": self.options.actor,
+                                   "note": None, "created_at": now})
+            old_tags = have.get(cid, {})
+            new_tags = {k: d for k, d in self._wanted_tags(p).items() if k not in old_tags}
+            links += [{"contact_id": cid, "tag_id": self.tag_ids[k]} for k in new_tags]
+            restored = before["deleted_at"] is not None
+            if restored:
+                # An import of a deleted contact's address brings it back with its opt-out.
+                after["deleted_at"] = None
+                entries.append(self._audit("restore", cid, {"deleted": [True, False]}, now))
+            changed = {k: [before[k], after[k]] for k in AUDITED[:-1] if before[k] != after[k]}
+            if new_tags:
+                changed["tags"] = [sorted(old_tags.values()),
+                                   sorted([*old_tags.values(), *new_tags.values()])]
+            if changed or restored:
+                updates.append(self._row_for_update(cid, after, now))
+            if changed:
+                entries.append(self._audit("update", cid, dict(sorted(changed.items())), now))
+            if not p.repeat:
+                if changed or restored:
+                    self.counts.updated += 1
+                else:
+                    self.counts.unchanged += 1
+        if updates:
+            stmt = update(CONTACTS).where(CONTACTS.c.id == bindparam("b_id"))
+            self.session.execute(stmt, updates)
+        self._insert_all(links, events, entries)
+        return ids
+
+    @staticmethod
+    def _row_for_update(cid: int, after: dict[str, Any], now: Any) -> dict[str, Any]:
+        row = {name: after[name] for name in WRITE if name in after}
+        row.update(b_id=cid, updated_at=now, first_name=after["first_name"] or "",
+                   last_name=after["last_name"] or "",
+                   first_name_key=search_key(after["first_name"]),
+                   last_name_key=search_key(after["last_name"]),
+                   city_key=search_key(after["city"]) or None)
+        return row
+
+    def _audit(self, action: str, cid: int, changes: dict[str, Any], now: Any) -> dict[str, Any]:
+        return {"actor": self.options.actor, "action": action, "entity_type": "contact",
+                "entity_id": cid, "changes": changes, "created_at": now}
+
+    def _insert_all(self, links: list[Any], events: list[Any], entries: list[Any]) -> None:
+        for table, rows in ((related.CONTACT_TAGS, links), (CONSENT, events), (AUDIT, entries)):
+            if rows:
+                self.session.execute(insert(table), rows)
+
+    def store_rejects(self, job_id: int, rejects: list[Reject]) -> None:
+        """Keep refused rows so staff can download, fix and re-import them."""
+        self.session.execute(insert(REJECTS), [
+            {"job_id": job_id, "line_number": r.line, "reason": r.reason, "row": r.row}
+            for r in rejects])
