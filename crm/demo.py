@@ -13,36 +13,37 @@ from faker import Faker
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, demo_related
 from .contacts import AUDITED
 from .demo_data import (
+    ACTOR,
     DOMAINS,
     DONOR_JOBS,
     EVENTS,
     EXIT_NOTES,
-    GIFTS,
     HMONG_GIVEN,
     HMONG_SURNAMES,
+    LANGUAGES,
     PLACES,
+    SHIRT_SIZES,
     SOURCES,
-    STAGES,
     STATUSES,
     STREETS,
     TAGS,
-    TARGET_OFFICES,
     UNIONS,
     WI_PLACES,
     WI_SURNAMES,
-    WORKING_GROUPS,
     Person,
 )
+from .demo_related import YEARS, Taken, pick
 from .models import AuditEntry, ConsentEvent, Contact, Tag, contact_tags, utcnow
 from .validation import normalize_email, normalize_phone, normalize_tag, search_key
 
-ACTOR = "demo data"
 BATCH_SIZE = 1000
-YEARS = 3
 MAX_OFFICIALS = 15
+STEERING_SEATS = 12
+# Of the Wisconsin contacts; about 8% of the whole list.
+RECRUITS = 0.085
 
 _CONTACTS = cast(Table, Contact.__table__)
 _TAGS = cast(Table, Tag.__table__)
@@ -56,23 +57,27 @@ _fiction_phone = functools.cache(normalize_phone)
 
 
 def load(session: Session, *, count: int = 5000, seed: int = 2026) -> int:
-    """Insert ``count`` demo contacts with tags, consent history and audit entries."""
+    """Insert ``count`` demo contacts with their tags, consent history, audit entries,
+    gifts, union memberships, pipeline records and groups."""
     if count < 0:
         raise ValueError("count must be zero or more.")
+    if count == 0:
+        return 0
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
     # Content depends only on the seed; dates are relative to now so the list looks current.
     now = utcnow()
-    email_key = _CONTACTS.c.email_normalized
-    # Only addresses on the example domains can clash with ours.
-    taken = set(session.scalars(select(email_key).where(email_key.like("%@example.%"))))
+    taken = Taken(session)
     tag_ids = _ensure_tags(session)
+    group_ids = demo_related.ensure_groups(session, now - timedelta(days=YEARS * 365))
     officials = set(rng.sample(range(count), min(MAX_OFFICIALS, count // 20)))
-    people = (_person(i in officials, fake, rng, now, taken) for i in range(count))
+    steering = set(rng.sample(range(count), min(STEERING_SEATS, count // 25)))
+    people = (_person(i in officials, i in steering, fake, rng, now, taken)
+              for i in range(count))
     created = 0
     while batch := list(islice(people, BATCH_SIZE)):
-        created += _insert(session, batch, tag_ids)
+        created += _insert(session, batch, tag_ids, group_ids)
     return created
 
 
@@ -93,7 +98,8 @@ def _ensure_tags(session: Session) -> dict[str, int]:
     return {name: found[k] for k, name in wanted.items()}
 
 
-def _insert(session: Session, batch: list[Person], tag_ids: dict[str, int]) -> int:
+def _insert(session: Session, batch: list[Person], tag_ids: dict[str, int],
+            group_ids: dict[str, int]) -> int:
     """Write one batch of people and everything that hangs off them."""
     session.execute(insert(_CONTACTS), [person.row for person in batch])
     # Ids are read back by email rather than chosen here: on PostgreSQL explicit ids
@@ -101,13 +107,13 @@ def _insert(session: Session, batch: list[Person], tag_ids: dict[str, int]) -> i
     keys = [person.row["email_normalized"] for person in batch]
     stmt = select(_CONTACTS.c.email_normalized, _CONTACTS.c.id).where(
         _CONTACTS.c.email_normalized.in_(keys))
-    ids = {k: i for k, i in session.execute(stmt)}
+    by_key = {k: i for k, i in session.execute(stmt)}
+    ids = [by_key[key] for key in keys]
     links: list[dict[str, Any]] = []
     first: list[dict[str, Any]] = []
     later: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
-    for person in batch:
-        contact_id = ids[person.row["email_normalized"]]
+    for person, contact_id in zip(batch, ids, strict=True):
         links += [{"contact_id": contact_id, "tag_id": tag_ids[name]} for name in person.tags]
         for n, event in enumerate(person.events):
             (first if n == 0 else later).append({**event, "contact_id": contact_id})
@@ -120,75 +126,70 @@ def _insert(session: Session, batch: list[Person], tag_ids: dict[str, int]) -> i
                         (_AUDIT, entries)):
         if rows:
             session.execute(insert(table), rows)
+    demo_related.write(session, batch, ids, group_ids)
     return len(batch)
 
 
-def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
-            taken: set[str]) -> Person:
-    """Make one contact row with its tags, consent events and creation audit."""
-    first, last = _name(fake, rng)
+def _person(official: bool, steering: bool, fake: Faker, rng: random.Random, now: datetime,
+            taken: Taken) -> Person:
+    """Make one contact row with its tags, consent events, creation audit and related rows."""
+    first, last, hmong = _name(fake, rng)
     places = WI_PLACES if official else PLACES
     place = rng.choices(places, weights=[p.weight for p in places])[0]
     fill = {"city": place.city, "county": place.county}
     tags: list[str] = []
-    custom: dict[str, Any] = {}
     employer: str | None = None
     occupation: str | None = None
     source = rng.choice(SOURCES)
+    # Officials came onto the list long enough ago to have walked the whole pipeline.
+    age = rng.uniform(400, YEARS * 365 - 1) if official else rng.triangular(0, YEARS * 365, 0)
+    created = now - timedelta(days=age)
 
+    gifts: list[dict[str, Any]] = []
+    if rng.random() < 0.30:
+        gifts, monthly = demo_related.gifts(rng, now, taken)
+        tags += ["donor", "monthly-donor"] if monthly else ["donor"]
+        # A donor is on the list from their first gift at the latest.
+        created = min(created, gifts[0]["received_at"])
+    membership = None
     if rng.random() < 0.35:
         name = rng.choices(list(UNIONS), weights=[u.weight for u in UNIONS.values()])[0]
         union = UNIONS[name]
         employer = rng.choice(union.employers).format(**fill)
         occupation = rng.choice(union.occupations)
-        custom.update(union=name, local=rng.choice(union.locals),
-                      member_id=f"{name[:2]}-{rng.randint(100000, 999999)}",
-                      worksite=rng.choice(union.worksites).format(**fill))
+        membership = demo_related.membership(rng, name, union, fill, created, taken)
         tags.append("union-member")
         if rng.random() < 0.1:
             tags.append("steward")
         if rng.random() < 0.7:
             source = "union roster"
-    if rng.random() < 0.30:
-        # Cents as integers: money never goes through floats.
-        if rng.random() < 0.15:
-            gifts = rng.randint(3, 24)
-            cents = rng.choice((500, 1000, 1500, 2500)) * gifts
-            tags += ["donor", "monthly-donor"]
-        else:
-            gifts = 1 + min(int(rng.expovariate(0.8)), 11)
-            cents = 100 * sum(rng.choices(list(GIFTS), weights=list(GIFTS.values()), k=gifts))
-            tags.append("donor")
-        custom.update(donation_total_cents=cents, gift_count=gifts)
-        if employer is None:
-            occupation, template = rng.choice(DONOR_JOBS)
-            company = fake.company() if "{company}" in template else ""
-            employer = template.format(company=company, **fill)
-            if rng.random() < 0.6:
-                source = "ActBlue"
-    if not official and rng.random() < 0.08:
-        tags.append("recruit")
-        custom.update(pipeline_stage=_pick(rng, STAGES),
-                      target_office=rng.choice(TARGET_OFFICES))
-    if official:
-        tags.append("elected-official")
-        district = rng.randint(1, 20)
-        custom["office"] = rng.choice((f"{place.county} County Board, District {district}",
-                                       f"{place.city} Common Council, District {district}",
-                                       f"{place.city} School Board",
-                                       f"State Assembly, District {rng.randint(1, 99)}",
-                                       f"State Senate, District {rng.randint(1, 33)}"))
-    if rng.random() < 0.20:
-        tags += rng.sample(WORKING_GROUPS, rng.choice((1, 1, 2)))
+    if gifts and employer is None:
+        occupation, template = rng.choice(DONOR_JOBS)
+        company = fake.company() if "{company}" in template else ""
+        employer = template.format(company=company, **fill)
+        if rng.random() < 0.6:
+            source = "ActBlue"
+    recruit, moves = None, []
+    if official or (place.state == "WI" and rng.random() < RECRUITS):
+        recruit, moves = demo_related.recruit(rng, place, created, now, official)
+        tags.append("elected-official" if official else "recruit")
+    groups = demo_related.groups_for(rng, steering)
     if rng.random() < 0.25:
         tags += rng.sample(EVENTS, rng.choice((1, 1, 2)))
     if rng.random() < 0.12:
         tags.append("volunteer")
+    # Custom fields only for what has no table of its own.
+    custom: dict[str, Any] = {}
+    if hmong and rng.random() < 0.6:
+        custom["preferred_language"] = "Hmong"
+    elif rng.random() < 0.05:
+        custom["preferred_language"] = pick(rng, LANGUAGES)
+    if "volunteer" in tags or rng.random() < 0.08:
+        custom["shirt_size"] = rng.choice(SHIRT_SIZES)
 
-    status = _pick(rng, STATUSES)
+    status = pick(rng, STATUSES)
     # Opt-outs and bounces were subscribed first; the import only ever saw that status.
     start = "subscribed" if status in EXIT_NOTES else status
-    created = now - timedelta(days=rng.triangular(0, YEARS * 365, 0))
     events: list[dict[str, Any]] = [
         {"status": start, "previous_status": None, "method": "import", "actor": ACTOR,
          "note": None, "created_at": created}]
@@ -198,7 +199,7 @@ def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
         events.append({"status": status, "previous_status": start, "method": "mailchimp",
                        "actor": ACTOR, "note": EXIT_NOTES[status], "created_at": updated})
 
-    email, key = _email(first, last, rng, taken)
+    email, key = _email(first, last, rng, taken.emails)
     phone = None
     if rng.random() < 0.75:
         # 555-0100 to 555-0199 are the numbers set aside for fiction in every area code.
@@ -220,21 +221,17 @@ def _person(official: bool, fake: Faker, rng: random.Random, now: datetime,
     values = {field: row.get(field) for field in AUDITED}
     values.update(email_status=start, tags=sorted(tags))
     changes = audit.diff({}, {k: v for k, v in values.items() if v not in (None, "", [], {})})
-    return Person(row, tags, events, changes)
+    return Person(row, tags, events, changes, gifts, membership, recruit, moves, groups)
 
 
-def _pick(rng: random.Random, weights: dict[str, int]) -> str:
-    """Return one key of ``weights``, drawn in proportion to its weight."""
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def _name(fake: Faker, rng: random.Random) -> tuple[str, str]:
-    """Return a first and last name with some Hmong and old Wisconsin families mixed in."""
+def _name(fake: Faker, rng: random.Random) -> tuple[str, str, bool]:
+    """Return a first and last name, with some Hmong and old Wisconsin families mixed in,
+    and whether the name is Hmong."""
     roll = rng.random()
     if roll < 0.03:
-        return rng.choice(HMONG_GIVEN), rng.choice(HMONG_SURNAMES)
+        return rng.choice(HMONG_GIVEN), rng.choice(HMONG_SURNAMES), True
     last = rng.choice(WI_SURNAMES) if roll < 0.13 else fake.last_name()
-    return fake.first_name(), last
+    return fake.first_name(), last, False
 
 
 def _email(first: str, last: str, rng: random.Random, taken: set[str]) -> tuple[str, str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+# Who the demo rows say made them: consent events, audit entries, gifts and group adds.
+ACTOR = "demo data"
+
 
 class Place(NamedTuple):
     """A town contacts live in, with its real county, ZIP codes and area codes."""
@@ -27,12 +30,21 @@ class UnionShape(NamedTuple):
 
 
 class Person(NamedTuple):
-    """One demo contact's row, tag names, consent events and creation audit."""
+    """One demo contact's row, tags, consent events, creation audit and related rows.
+
+    The related rows (gifts, membership, recruit, stage moves) lack ``contact_id``: the
+    database assigns it when the contact is written.
+    """
 
     row: dict[str, Any]
     tags: list[str]
     events: list[dict[str, Any]]
     changes: dict[str, list[Any]]
+    gifts: list[dict[str, Any]]
+    membership: dict[str, Any] | None
+    recruit: dict[str, Any] | None
+    moves: list[dict[str, Any]]
+    groups: list[str]
 
 
 def _split(text: str) -> tuple[str, ...]:
@@ -67,45 +79,75 @@ Marquette | Marquette | MI | 49855 | 906 | 1
 """.strip().splitlines()))
 WI_PLACES = tuple(place for place in PLACES if place.state == "WI")
 
-# Employer and worksite templates take the member's {city} and {county}.
+# Employer and worksite templates take the member's {city} and {county}. Locals are what the
+# membership panel shows after "Local".
 UNIONS = {
-    "AFSCME": UnionShape(25, _split("Local 60 | Local 171 | Local 48 | Local 1656"),
+    "AFSCME": UnionShape(25, _split("60 | 171 | 48 | 1656"),
                          _split("City of {city} | {county} County"), _split("Streets | Library"),
                          _split("sanitation worker | librarian | custodian | bus driver")),
-    "SEIU": UnionShape(20, _split("SEIU Wisconsin | Local 1"), _split("{city} Memorial Hospital"),
+    "SEIU": UnionShape(20, _split("1199W | 1 | 150"), _split("{city} Memorial Hospital"),
                        _split("Emergency Department | Med-Surg 4 West | Home care route"),
                        _split("nurse | certified nursing assistant | janitor | home care worker")),
-    "WEAC": UnionShape(25, _split("Madison Teachers Inc. | MTEA | Green Bay Education Association"),
+    "WEAC": UnionShape(25, _split("MTI | MTEA | GBEA"),
                        _split("{city} School District"), _split("East High | Lincoln Elementary"),
                        _split("teacher | school counselor | special education teacher")),
-    "AFT": UnionShape(12, _split("Local 3220 | Local 212 | Local 223"),
+    "AFT": UnionShape(12, _split("3220 | 212 | 223"),
                       _split("University of Wisconsin | {city} Technical College"),
                       _split("Humanities Building | Downtown Campus"),
                       _split("lecturer | instructor | teaching assistant")),
-    "UFCW": UnionShape(10, _split("Local 1473"), _split("{city} Co-op | Badger Foods"),
+    "UFCW": UnionShape(10, _split("1473"), _split("{city} Co-op | Badger Foods"),
                        _split("Store #12 | Store #31"), _split("grocery clerk | meatcutter")),
-    "IBEW": UnionShape(8, _split("Local 159 | Local 494 | Local 158 | Local 14"),
+    "IBEW": UnionShape(8, _split("159 | 494 | 158 | 14"),
                        _split("{city} Electric | Lakeshore Electrical"), _split("Service Center"),
                        _split("electrician | lineworker | apprentice electrician")),
 }
+MEMBER_STATUSES = {"active": 84, "retired": 9, "lapsed": 7}
 # Occupation and employer as a donation form collects them; {company} is a Faker company.
 DONOR_JOBS = tuple(map(_split, (
     "retired | Retired", "software developer | {company}", "attorney | Self-employed",
     "social worker | {county} County", "nurse practitioner | {city} Clinic",
     "professor | University of Wisconsin", "farmer | Self-employed", "pharmacist | {company}",
     "small business owner | Self-employed", "pastor | {city} United Methodist Church")))
-# Each value maps to its weight in random.choices.
-GIFTS = {5: 14, 10: 22, 15: 8, 20: 8, 25: 20, 27: 6, 35: 5, 50: 11, 100: 5, 250: 1}
-STAGES = {"prospect": 30, "contacted": 22, "interested": 18, "in_training": 12, "candidate": 8,
-          "elected": 4, "declined": 6}
+# Each value maps to its weight in random.choices. Gifts are in dollars: mostly small, with
+# about one in a hundred of $500 or more.
+GIFTS = {5: 28, 10: 44, 15: 16, 20: 16, 25: 40, 27: 12, 35: 10, 50: 22, 100: 10, 250: 2,
+         500: 1, 750: 1, 1000: 1}
+MONTHLY_GIFTS = {5: 4, 10: 6, 15: 3, 25: 4, 50: 1}
+EMAIL_ASKS = ("chipin", "eoq", "match", "gotv", "budget", "endorse")
+# Recruits anywhere in the pipeline; the elected are the officials, added on their own.
+STAGES = {"prospect": 32, "contacted": 22, "interested": 17, "in_training": 11, "candidate": 8,
+          "declined": 10}
+# The stage a recruit had reached when they declined.
+DECLINED_AFTER = {"prospect": 3, "contacted": 4, "interested": 3, "in_training": 1,
+                  "candidate": 1}
+DECLINE_NOTES = ("Not this cycle: new job.", "Family commitments; ask again in two years.",
+                 "Backing another progressive in the race.", "Moved out of the district.")
+TARGET_OFFICES = {"school_board": 30, "city_council": 22, "county_board": 22,
+                  "state_house": 13, "state_senate": 6, "other": 7}
+OFFICIAL_OFFICES = {"school_board": 4, "city_council": 4, "county_board": 4, "state_house": 2,
+                    "state_senate": 1}
+SCHOOL_DISTRICTS = {"Madison": "Madison Metropolitan School District",
+                    "Milwaukee": "Milwaukee Public Schools",
+                    "Green Bay": "Green Bay Area Public School District",
+                    "Kenosha": "Kenosha Unified School District",
+                    "Racine": "Racine Unified School District"}
+OWNERS = ("organizer@example.org", "field.director@example.org", "madison.organizer@example.org",
+          "milwaukee.organizer@example.org")
 STATUSES = {"subscribed": 86, "unsubscribed": 5, "cleaned": 3, "pending": 3, "transactional": 3}
-TARGET_OFFICES = ("school board", "city council", "county board", "state house", "state senate")
-WORKING_GROUPS = ("wg:economic-security", "wg:immigration", "wg:tax-fairness",
-                  "wg:public-education", "wg:health-reform", "wg:election-reform")
+WORKING_GROUPS = {
+    "Economic Security Working Group": "Wages, paid leave and the cost of living.",
+    "Immigration Working Group": "Driver's licenses for all and welcoming communities.",
+    "Tax Fairness Working Group": "Make the wealthy and corporations pay their share.",
+    "Public Education Working Group": "Fund our public schools and cap voucher growth.",
+    "Health Reform Working Group": "Medicaid expansion and BadgerCare for all.",
+    "Election Reform Working Group": "Fair maps and voting access.",
+}
+STEERING = "Steering Committee"
+GROUPS = {**WORKING_GROUPS, STEERING: "Sets the organization's priorities between conventions."}
 EVENTS = ("event:2024-09-laborfest", "event:2025-02-lobby-day", "event:2025-06-town-hall",
           "event:2025-10-canvass-kickoff", "event:2026-05-rally", "event:2026-09-laborfest")
 TAGS = ("union-member", "steward", "donor", "monthly-donor", "recruit", "elected-official",
-        "volunteer", *WORKING_GROUPS, *EVENTS)
+        "volunteer", *EVENTS)
 SOURCES = ("website signup", "2025 rally sign-in", "petition: fund our schools", "door knock",
            "2024 Laborfest sign-in", "phone bank", "Facebook lead ad")
 EXIT_NOTES = {"unsubscribed": "Unsubscribed from a campaign email.",
@@ -113,6 +155,9 @@ EXIT_NOTES = {"unsubscribed": "Unsubscribed from a campaign email.",
 STREETS = _split("Williamson St | Atwood Ave | Monroe St | University Ave | Johnson St | Park St"
                  " | Oakland Ave | National Ave | Vliet St | Center St | Lincoln Ave | Main St"
                  " | Mitchell St | Washington Ave | Oak St | Lake St | Mineral Point Rd")
+# Custom fields for what has no table of its own.
+LANGUAGES = {"Spanish": 5, "Hmong": 1, "Somali": 1}
+SHIRT_SIZES = ("S", "M", "L", "XL", "2XL")
 # Faker's en_US names miss two things a Wisconsin list has plenty of.
 WI_SURNAMES = ("Schultz", "Kowalski", "Olson", "Nelson", "Schmitz", "Wojcik", "Krueger",
                "Hanson", "Zielinski", "Larson", "Weber", "Nowak", "Halverson", "Mueller")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, consent, contacts
 from .errors import ValidationFailed
+from .formatting import phone as format_phone
 from .models import (
     AuditEntry,
     ConsentEvent,
@@ -54,7 +55,7 @@ def find_duplicates(session: Session, limit: int = 200) -> list[DuplicatePair]:
         .limit(limit)
     )
     for low, high, phone in session.execute(same_phone):
-        pairs.setdefault((low, high), f"same phone {phone}")
+        pairs.setdefault((low, high), f"same phone {format_phone(phone)}")
     zip5 = func.substr(Contact.zip, 1, 5)
     same_name = (
         select(func.min(Contact.id), func.max(Contact.id))

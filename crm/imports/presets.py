@@ -64,7 +64,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "state": ("state", "st", "donorstate", "province"),
     "zip": ("zip", "zipcode", "postalcode", "postcode", "donorzip", "zip5"),
     "county": ("county",),
-    "employer": ("employer", "donoremployer", "company", "organization", "organisation"),
+    "employer": ("employer", "donoremployer", "company", "organization", "organisation",
+                 "workplace"),
     "occupation": ("occupation", "donoroccupation", "jobtitle", "job"),
     "source": ("source",),
     "email_status": ("emailstatus", "subscriptionstatus"),
@@ -81,7 +82,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
                   "employeeid"),
     "local": ("local", "localnumber", "localunion", "chapter"),
     "member_status": ("memberstatus", "membershipstatus"),
-    "worksite": ("worksite", "workplace", "jobsite", "employerlocation"),
+    # "Workplace" on an event sheet is an employer; a roster says "Worksite".
+    "worksite": ("worksite", "jobsite", "employerlocation"),
     "member_since": ("membersince", "joindate", "datejoined", "initiationdate"),
 }
 _BY_ALIAS = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
