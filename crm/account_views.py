@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 
 from . import staff
 from .access import require
+from .current import db_session as _session
 from .errors import AuthError, CRMError, ValidationFailed
 from .forms import ConfirmForm, EditUserForm, LoginForm, NewUserForm, PasswordForm, TokenForm
 from .templating import template_folder
@@ -23,9 +24,6 @@ accounts_bp = Blueprint("crm_accounts", __name__, template_folder=template_folde
 accounts_bp.register_error_handler(403, error_page)
 accounts_bp.register_error_handler(404, error_page)
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _safe_next(target: str | None) -> str:

@@ -21,6 +21,7 @@ from .api_schemas import (
     TagsSchema,
     UpsertArgsSchema,
 )
+from .current import db_session as _session
 from .errors import AuthError, CRMError, ValidationFailed
 
 api_bp = Blueprint("crm_api", __name__, description="Contacts, tags and who you are.")
@@ -34,9 +35,6 @@ class PluginApi(Api):  # type: ignore[misc]
         # The host owns its error pages; the API blueprint handles its own errors below.
         return None
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _problem(status: int, detail: str, errors: dict[str, list[str]] | None = None) -> Any:

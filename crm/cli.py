@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -12,14 +11,12 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from . import staff
+from .current import db_session as _session
 from .errors import ValidationFailed
 from .models import Contact, StaffUser
 
 crm_cli = AppGroup("crm", help="Manage the contact CRM.")
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _read_password() -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, render_template, request, stream_with_context
+from flask import Flask, Response, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from . import exports, listing
 from .access import require
+from .current import db_session as _session
 from .errors import CRMError, ValidationFailed
 from .models import EMAIL_STATUSES
 from .views import bp
@@ -18,20 +19,12 @@ if TYPE_CHECKING:
     from .extension import CRMState
 
 
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
-
 
 @bp.route("/contacts/export")
 @require("view")
 def contact_export() -> ResponseReturnValue:
     """Offer the fields for the list's filters; with fields chosen, stream the CSV."""
-    flt = listing.ContactFilter(
-        query=request.args.get("q", "")[:200],
-        tag=request.args.get("tag", "")[:100],
-        state=request.args.get("state", "")[:2],
-        email_status=request.args.get("status", ""),
-    )
+    flt = listing.ContactFilter.from_query(request.args)
     chosen = request.args.getlist("fields")
     session = _session()
     if not chosen and "download" not in request.args:

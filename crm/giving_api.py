@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from marshmallow import RAISE
 
 from . import access, contacts, donations, groups, memberships
 from .api import api_bp
+from .current import db_session as _session
 from .giving_schemas import (
     DonationCreateSchema,
     DonationListSchema,
@@ -29,9 +29,6 @@ from .giving_schemas import (
 
 ID = "int(max=2147483647)"
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _actor() -> str:

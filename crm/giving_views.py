@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 
 from . import access, donations, giving_timeline, groups, memberships, money
 from .access import require
+from .current import db_session as _session
 from .errors import CRMError, ValidationFailed
 from .forms import ConfirmForm
 from .giving_forms import ContactGroupForm, DonationForm, MembershipForm
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 GIFTS_SHOWN = 10
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _zone() -> ZoneInfo:

@@ -9,14 +9,11 @@ from flask.typing import ResponseReturnValue
 
 from . import access, contacts, groups
 from .access import require
+from .current import db_session as _session
 from .errors import CRMError, ValidationFailed
 from .forms import ConfirmForm
 from .giving_forms import ContactGroupForm, GroupForm, MemberEmailForm, RenameGroupForm
 from .views import bp
-
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _message(exc: CRMError) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from . import access
 from .access import require
+from .current import db_session as _session
 from .errors import ValidationFailed
 from .import_forms import PreviewForm, UploadForm, mapping_form, read_mapping
 from .imports import mapping as mappings
@@ -42,9 +43,6 @@ TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 PREVIEW_ROWS = 10
 SAMPLE_REJECTS = 20
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def upload_dir() -> Path:

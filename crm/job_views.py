@@ -14,6 +14,7 @@ from . import jobs
 from .access import require
 from .api import api_bp
 from .cli import crm_cli
+from .current import db_session as _session
 from .errors import CRMError
 from .job_runner import CeleryRunner, ThreadRunner, run_now
 from .models import Job
@@ -58,9 +59,6 @@ class JobListArgsSchema(Schema):
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _fresh_jobs() -> None:

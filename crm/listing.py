@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, union
@@ -30,6 +31,12 @@ class ContactFilter:
     tag: str = ""
     state: str = ""
     email_status: str = ""
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, str]) -> ContactFilter:
+        """Read the list's filters from a query string (q, tag, state, status), trimmed."""
+        return cls(query=args.get("q", "")[:200], tag=args.get("tag", "")[:100],
+                   state=args.get("state", "")[:2], email_status=args.get("status", ""))
 
 
 @dataclass(frozen=True)

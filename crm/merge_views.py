@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
@@ -12,6 +12,7 @@ from . import access, contacts, merge
 from .access import require
 from .api import api_bp
 from .api_schemas import ContactSchema
+from .current import db_session as _session
 from .errors import CRMError, ValidationFailed
 from .merge_forms import merge_form
 from .panels import NavItem
@@ -19,9 +20,6 @@ from .views import bp
 
 _ID = "int(max=2147483647)"
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 @bp.route("/duplicates")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from . import access, contacts, pipeline
 from .api import api_bp
+from .current import db_session as _session
 from .pipeline_schemas import (
     HistorySchema,
     PipelineSchema,
@@ -17,9 +16,6 @@ from .pipeline_schemas import (
 
 _RECRUITMENT = "/contacts/<int(max=2147483647):contact_id>/recruitment"
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 @api_bp.route("/pipeline")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from . import access, audit, contacts, pipeline
 from .access import require
+from .current import db_session as _session
 from .errors import CRMError, ValidationFailed
 from .forms import ConfirmForm
 from .models import OFFICES, Contact
@@ -35,9 +36,6 @@ if TYPE_CHECKING:
 LABELS = {"stages": pipeline.STAGE_LABELS, "offices": pipeline.OFFICE_LABELS}
 _CONTACT = "/contacts/<int(max=2147483647):contact_id>/pipeline"
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _staff_choices() -> list[tuple[str, str]] | None:

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import access, consent, contacts, listing, panels, timeline
 from .access import require
+from .current import db_session as _session
 from .errors import CRMError, DuplicateEmail, ValidationFailed
 from .forms import ConfirmForm, ContactForm, NoteForm, TagForm, format_custom_lines
 from .models import EMAIL_STATUSES
@@ -28,9 +29,6 @@ def error_page(exc: HTTPException) -> ResponseReturnValue:
     code = exc.code or 404
     return render_template("crm/error.html", code=code, message=messages.get(code, "")), code
 
-
-def _session() -> Any:
-    return current_app.extensions["crm"].db.session
 
 
 def _region() -> str:
@@ -62,12 +60,7 @@ def index() -> ResponseReturnValue:
 @require("view")
 def contact_list() -> ResponseReturnValue:
     """List contacts with search and filters, one keyset page at a time."""
-    flt = listing.ContactFilter(
-        query=request.args.get("q", "")[:200],
-        tag=request.args.get("tag", "")[:100],
-        state=request.args.get("state", "")[:2],
-        email_status=request.args.get("status", ""),
-    )
+    flt = listing.ContactFilter.from_query(request.args)
     cursor = request.args.get("after") or None
     try:
         result = listing.page(_session(), flt, cursor=cursor,
