@@ -8,10 +8,14 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from . import mapping as mappings
-from .engine import Counts, Importer, Options, RejectSink
+from .bulk import page_cache
+from .checking import checked
+from .engine import BATCH_SIZE, COMMIT_SECONDS, Counts, Importer, Options, RejectSink
 from .presets import PRESETS, detect
 from .reading import CsvSource, count_lines, open_csv
 from .rows import Spec
+
+PAGE_CACHE_MB = 64
 
 
 class Reporter(Protocol):
@@ -38,7 +42,9 @@ def build(source: CsvSource, params: dict[str, Any]) -> tuple[Spec, Options]:
                       dry_run=bool(params.get("dry_run")),
                       new_status=str(params.get("new_status") or "subscribed"),
                       donation_source=preset.donation_source,
-                      batch_size=int(params.get("batch_size") or 1000))
+                      batch_size=int(params.get("batch_size") or BATCH_SIZE),
+                      commit_seconds=float(params.get("commit_seconds", COMMIT_SECONDS)),
+                      parallel=params.get("parallel"))
     return spec, options
 
 
@@ -56,7 +62,10 @@ def run_file(session: Session, path: Path, params: dict[str, Any], *,
             reporter.progress(done, max(total or 0, done), f"{done:,} rows read")
 
     stop = reporter.should_stop if reporter is not None else None
-    return Importer(session, spec, options, on_rejects).run(source.records(), progress, stop)
+    with page_cache(session, PAGE_CACHE_MB):
+        importer = Importer(session, spec, options, on_rejects)
+        batches = checked(source, spec, options.batch_size, options.parallel)
+        return importer.run(batches, progress, stop)
 
 
 def handler(session: Session, job: Any, report: Reporter) -> dict[str, Any]:

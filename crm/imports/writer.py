@@ -13,6 +13,7 @@ from ..errors import ConsentError
 from ..models import AuditEntry, ConsentEvent, Contact, ImportReject, utcnow
 from ..validation import search_key
 from . import related
+from .bulk import BulkInsert, among
 from .engine import Counts, Options, Person
 from .rows import Reject, raw_row
 
@@ -27,6 +28,13 @@ READ = ("id", "email", "email_normalized", *PLAIN, "custom_fields", "email_statu
 WRITE = ("email", "email_normalized", *PLAIN, "first_name_key", "last_name_key", "city_key",
          "custom_fields", "email_status", "deleted_at", "updated_at")
 AUDITED = ("email", *PLAIN, "custom_fields", "email_status", "tags")
+NEW_CONTACT = ("email", "email_normalized", *PLAIN, "first_name_key", "last_name_key",
+               "city_key", "custom_fields", "email_status", "created_at", "updated_at")
+EVENT = ("contact_id", "status", "previous_status", "method", "actor", "note", "created_at")
+ENTRY = ("actor", "action", "entity_type", "entity_id", "changes", "created_at")
+LINK = ("contact_id", "tag_id")
+# Where the audited fields sit in a new contact's row.
+AUDIT_ON_CREATE = sorted((NEW_CONTACT.index(name), name) for name in AUDITED if name != "tags")
 
 
 class BatchWriter:
@@ -42,6 +50,10 @@ class BatchWriter:
         self.tag_ids: dict[str, int] = {}
         # Addresses kept by merged duplicates: they lead to the survivor, which keeps its own.
         self.merged_addresses: set[str] = set()
+        self.contacts = BulkInsert(session, CONTACTS, NEW_CONTACT)
+        self.events = BulkInsert(session, CONSENT, EVENT)
+        self.entries = BulkInsert(session, AUDIT, ENTRY)
+        self.links = BulkInsert(session, related.CONTACT_TAGS, LINK)
 
     def write(self, people: list[Person]) -> list[Reject]:
         """Write the batch; return rows refused while matching (conflicting identities)."""
@@ -51,12 +63,12 @@ class BatchWriter:
         rejects: list[Reject] = []
         by_member = related.find_members(self.session, people)
         keys = [p.email_key for p in people if p.email_key]
-        current = self._load(CONTACTS.c.email_normalized.in_(keys)) if keys else {}
+        current = self._load(among(self.session, CONTACTS.c.email_normalized, keys)) if keys else {}
         by_email = {c["email_normalized"]: c for c in current.values()}
         self._follow_merges(current, by_email)
         wanted_ids = {cid for cid in by_member.values() if cid not in current}
         if wanted_ids:
-            current.update(self._load(CONTACTS.c.id.in_(wanted_ids)))
+            current.update(self._load(among(self.session, CONTACTS.c.id, list(wanted_ids))))
         targets: dict[int, Person] = {}
         new: list[Person] = []
         for person in people:
@@ -120,44 +132,49 @@ class BatchWriter:
         return tags
 
     def _create(self, people: list[Person], now: Any) -> dict[int, int]:
-        """Insert new contacts with one executemany; return {id(person): contact id}."""
+        """Insert new contacts in bulk; return {id(person): contact id}."""
         if not people:
             return {}
+        stamp = self.contacts.convert("created_at", now)
+        as_json = self.contacts.by_name.get("custom_fields") or (lambda value: value)
+        new_status = self.options.new_status
         rows = []
         for p in people:
-            f = p.fields
-            rows.append({
-                "email": p.email, "email_normalized": p.email_key,
-                **{name: f.get(name) for name in PLAIN},
-                "first_name": f.get("first_name", ""), "last_name": f.get("last_name", ""),
-                "first_name_key": search_key(f.get("first_name")),
-                "last_name_key": search_key(f.get("last_name")),
-                "city_key": search_key(f.get("city")) or None,
-                "custom_fields": p.custom, "email_status": p.status or self.options.new_status,
-                "created_at": now, "updated_at": now, "deleted_at": None})
-        self.session.execute(insert(CONTACTS), rows)
+            values = [p.fields.get(name) for name in PLAIN]
+            first, last, city = values[0] or "", values[1] or "", values[4]
+            values[0], values[1] = first, last
+            rows.append((p.email, p.email_key, *values, search_key(first), search_key(last),
+                         search_key(city) or None, p.custom, p.status or new_status,
+                         stamp, stamp))
+        self.contacts.insert([(*row[:-4], as_json(row[-4]), *row[-3:]) for row in rows],
+                             ready=True)
         # Ids are read back by email: explicit ids would leave PostgreSQL's sequence behind.
         keys = [p.email_key for p in people]
         stmt = select(CONTACTS.c.email_normalized, CONTACTS.c.id).where(
-            CONTACTS.c.email_normalized.in_(keys))
+            among(self.session, CONTACTS.c.email_normalized, keys))
         by_key = {key: cid for key, cid in self.session.execute(stmt)}
         ids: dict[int, int] = {}
         events, entries, links = [], [], []
+        actor = self.options.actor
+        event_stamp = self.events.convert("created_at", now)
+        entry_stamp = self.entries.convert("created_at", now)
+        changes_json = self.entries.by_name.get("changes") or (lambda value: value)
         for p, row in zip(people, rows, strict=True):
             cid = by_key[p.email_key]
             ids[id(p)] = cid
             tags = self._wanted_tags(p)
-            links += [{"contact_id": cid, "tag_id": self.tag_ids[k]} for k in tags]
-            events.append({"contact_id": cid, "status": row["email_status"],
-                           "previous_status": None, "method": "import",
-                           "actor": self.options.actor, "note": None, "created_at": now})
-            after = {name: row[name] for name in AUDITED if name != "tags"}
-            after["tags"] = sorted(tags.values())
-            changes = {k: [None, v] for k, v in sorted(after.items())
-                       if v not in (None, "", [], {})}
-            entries.append(self._audit("create", cid, changes, now))
+            links += [(cid, self.tag_ids[k]) for k in tags]
+            events.append((cid, row[-3], None, "import", actor, None, event_stamp))
+            # Only the values given: no None, "" or {} (all falsy; no field holds 0).
+            changes = {name: [None, row[i]] for i, name in AUDIT_ON_CREATE if row[i]}
+            if tags:
+                changes["tags"] = [None, sorted(tags.values())]
+            entries.append((actor, "create", "contact", cid,
+                            changes_json(dict(sorted(changes.items()))), entry_stamp))
         self.counts.created += sum(1 for p in people if not p.repeat)
-        self._insert_all(links, events, entries)
+        self.links.insert(links, ready=True)
+        self.events.insert(events, ready=True)
+        self.entries.insert(entries, ready=True)
         return ids
 
     def _update(self, targets: dict[int, Person], current: dict[int, dict[str, Any]],
@@ -185,13 +202,11 @@ class BatchWriter:
                     self.counts.skipped_resubscribe += 1
                 else:
                     after["email_status"] = p.status
-                    events.append({"contact_id": cid, "status": p.status,
-                                   "previous_status": before["email_status"],
-                                   "method": "import", "actor": self.options.actor,
-                                   "note": None, "created_at": now})
+                    events.append((cid, p.status, before["email_status"], "import",
+                                   self.options.actor, None, now))
             old_tags = have.get(cid, {})
             new_tags = {k: d for k, d in self._wanted_tags(p).items() if k not in old_tags}
-            links += [{"contact_id": cid, "tag_id": self.tag_ids[k]} for k in new_tags]
+            links += [(cid, self.tag_ids[k]) for k in new_tags]
             restored = before["deleted_at"] is not None
             if restored:
                 # An import of a deleted contact's address brings it back with its opt-out.
@@ -226,14 +241,14 @@ class BatchWriter:
                    city_key=search_key(after["city"]) or None)
         return row
 
-    def _audit(self, action: str, cid: int, changes: dict[str, Any], now: Any) -> dict[str, Any]:
-        return {"actor": self.options.actor, "action": action, "entity_type": "contact",
-                "entity_id": cid, "changes": changes, "created_at": now}
+    def _audit(self, action: str, cid: int, changes: dict[str, Any],
+               now: Any) -> tuple[Any, ...]:
+        return (self.options.actor, action, "contact", cid, changes, now)
 
     def _insert_all(self, links: list[Any], events: list[Any], entries: list[Any]) -> None:
-        for table, rows in ((related.CONTACT_TAGS, links), (CONSENT, events), (AUDIT, entries)):
-            if rows:
-                self.session.execute(insert(table), rows)
+        self.links.insert(links)
+        self.events.insert(events)
+        self.entries.insert(entries)
 
     def store_rejects(self, job_id: int, rejects: list[Reject]) -> None:
         """Keep refused rows so staff can download, fix and re-import them."""
