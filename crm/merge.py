@@ -126,7 +126,8 @@ def merge(session: Session, survivor_id: int, duplicate_id: int, *,
     changes["merged_from"] = [None, duplicate.id]
     audit.record(session, actor=actor, action="merge", entity_type="contact",
                  entity_id=survivor.id, changes=changes)
-    _refresh_giving(session, survivor.id)
+    # Both: the survivor gains the gifts, the tombstone's summary must go with them.
+    _refresh_giving(session, [survivor.id, duplicate.id])
     return survivor
 
 
@@ -162,10 +163,10 @@ def _move_everything(session: Session, survivor_id: int, duplicate_id: int) -> N
     session.expire_all()
 
 
-def _refresh_giving(session: Session, contact_id: int) -> None:
+def _refresh_giving(session: Session, contact_ids: list[int]) -> None:
     # Imported lazily: the giving feature may be absent from a trimmed-down install.
     try:
         from .donations import refresh_summaries
     except ImportError:
         return
-    refresh_summaries(session, [contact_id])
+    refresh_summaries(session, contact_ids)
