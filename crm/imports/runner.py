@@ -15,7 +15,7 @@ from .presets import PRESETS, detect
 from .reading import CsvSource, count_lines, open_csv
 from .rows import Spec
 
-PAGE_CACHE_MB = 64
+PAGE_CACHE_MB = 128
 
 
 class Reporter(Protocol):
