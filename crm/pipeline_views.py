@@ -200,9 +200,11 @@ def stage_timeline(session: Session, contact_id: int) -> list[TimelineEntry]:
     entries = [
         TimelineEntry(
             at=c.created_at, kind="pipeline", actor=c.actor, body=c.note or "",
+            # The title says it all; a "stage: from → to" line under it would repeat it.
             title=(f"Added to the pipeline as {label.get(c.to_stage, c.to_stage)}"
-                   if c.from_stage is None else f"Moved to {label.get(c.to_stage, c.to_stage)}"),
-            changes=_labelled({"stage": [c.from_stage, c.to_stage]}) if c.from_stage else {})
+                   if c.from_stage is None else
+                   f"Moved from {label.get(c.from_stage, c.from_stage)} to "
+                   f"{label.get(c.to_stage, c.to_stage)}"))
         for c in pipeline.history(session, contact_id)
     ]
     titles = {"update": "Recruitment details edited", "delete": "Removed from the pipeline"}

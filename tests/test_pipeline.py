@@ -189,7 +189,7 @@ def test_add_move_and_timeline_through_the_pages(
                                                              "note": "Signed up for May"})
     page = client.get(f"/crm/contacts/{cid}").get_data(as_text=True)
     assert "Added to the pipeline as Contacted" in page
-    assert "Moved to In training" in page and "Signed up for May" in page
+    assert "Moved from Contacted to In training" in page and "Signed up for May" in page
     bad = client.post(f"/crm/contacts/{cid}/pipeline", data={"stage": "prospect"},
                       follow_redirects=True)
     assert "already in the pipeline" in bad.get_data(as_text=True)
