@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ..consent import check_transition
@@ -50,7 +50,11 @@ class BatchWriter:
         self.tag_ids: dict[str, int] = {}
         # Addresses kept by merged duplicates: they lead to the survivor, which keeps its own.
         self.merged_addresses: set[str] = set()
-        self.contacts = BulkInsert(session, CONTACTS, NEW_CONTACT)
+        postgres = session.get_bind().dialect.name == "postgresql"
+        # Ids from the table's own sequence (a SERIAL column), so later inserts stay in step.
+        self.sequence = text("SELECT nextval(pg_get_serial_sequence('crm_contacts', 'id')) "
+                             "FROM generate_series(1, :n)") if postgres else None
+        self.contacts = BulkInsert(session, CONTACTS, (("id",) if postgres else ()) + NEW_CONTACT)
         self.events = BulkInsert(session, CONSENT, EVENT)
         self.entries = BulkInsert(session, AUDIT, ENTRY)
         self.links = BulkInsert(session, related.CONTACT_TAGS, LINK)
@@ -146,13 +150,19 @@ class BatchWriter:
             rows.append((p.email, p.email_key, *values, search_key(first), search_key(last),
                          search_key(city) or None, p.custom, p.status or new_status,
                          stamp, stamp))
-        self.contacts.insert([(*row[:-4], as_json(row[-4]), *row[-3:]) for row in rows],
-                             ready=True)
-        # Ids are read back by email: explicit ids would leave PostgreSQL's sequence behind.
         keys = [p.email_key for p in people]
-        stmt = select(CONTACTS.c.email_normalized, CONTACTS.c.id).where(
-            among(self.session, CONTACTS.c.email_normalized, keys))
-        by_key = {key: cid for key, cid in self.session.execute(stmt)}
+        if self.sequence is not None:
+            # PostgreSQL hands out the ids first, so nothing has to be read back.
+            new_ids = sorted(self.session.scalars(self.sequence, {"n": len(rows)}))
+            self.contacts.insert([(cid, *row[:-4], as_json(row[-4]), *row[-3:])
+                                  for cid, row in zip(new_ids, rows, strict=True)], ready=True)
+            by_key = dict(zip(keys, new_ids, strict=True))
+        else:
+            self.contacts.insert([(*row[:-4], as_json(row[-4]), *row[-3:]) for row in rows],
+                                 ready=True)
+            stmt = select(CONTACTS.c.email_normalized, CONTACTS.c.id).where(
+                among(self.session, CONTACTS.c.email_normalized, keys))
+            by_key = {key: cid for key, cid in self.session.execute(stmt)}
         ids: dict[int, int] = {}
         events, entries, links = [], [], []
         actor = self.options.actor
