@@ -30,6 +30,7 @@ from .errors import ValidationFailed
 from .import_forms import PreviewForm, UploadForm, mapping_form, read_mapping
 from .imports import mapping as mappings
 from .imports import rejects as reject_csv
+from .imports import uploads
 from .imports.presets import PRESETS
 from .imports.reading import CsvSource, UnreadableFile, open_csv
 from .imports.rows import Reject
@@ -74,6 +75,8 @@ def import_start() -> ResponseReturnValue:
     request.max_content_length = limit + 64 * 1024
     form = UploadForm(max_bytes=limit)
     if form.validate_on_submit():
+        uploads.sweep(upload_dir(), float(current_app.config["CRM_IMPORT_KEEP_HOURS"]) * 3600,
+                      keep=uploads.in_use(_session()))
         token = secrets.token_urlsafe(24)
         path = upload_dir() / f"{token}.csv"
         form.file.data.save(path)
@@ -218,6 +221,7 @@ def install(app: Flask, state: Any) -> None:
     app.config.setdefault("CRM_IMPORT_MAX_BYTES", 200_000_000)
     app.config.setdefault("CRM_IMPORT_INLINE_DRY_RUN_BYTES", 5_000_000)
     app.config.setdefault("CRM_IMPORT_DIR", None)
+    app.config.setdefault("CRM_IMPORT_KEEP_HOURS", 24)
     state.add_job_handler("import", handler)
     state.add_nav_item(NavItem("Import", "crm.import_start", "edit", 60))
     import_cli.register()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from crm import jobs
 from crm.job_runner import run_now
 from crm.models import Contact, ImportMapping, Job
 from wsgi import db
@@ -188,3 +191,34 @@ def test_csrf_is_required(csrf_app: Flask, tmp_path: Path) -> None:
                            content_type="multipart/form-data")
     assert response.status_code in (400, 422)
     assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+def test_uploads_nobody_came_back_for_are_deleted(app: Flask, organizer: FlaskClient,
+                                                   tmp_path: Path) -> None:
+    folder = tmp_path / "uploads"
+    old = upload(organizer, "roster.csv")
+    needed = upload(organizer, "actblue.csv")
+    with app.app_context():
+        jobs.create(db.session, "import", {"path": str(folder / f"{needed}.csv")},
+                    started_by="tester")
+        db.session.commit()
+    two_days_ago = time.time() - 48 * 3600
+    for token in (old, needed):
+        for suffix in (".csv", ".json"):
+            os.utime(folder / f"{token}{suffix}", (two_days_ago, two_days_ago))
+    fresh = upload(organizer, "event_messy.csv")
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted(f"{t}{s}" for t in (needed, fresh) for s in (".csv", ".json"))
+    assert organizer.get(f"/crm/imports/{old}/preview").status_code == 404
+
+
+def test_sweep_keeps_recent_uploads_and_other_files(tmp_path: Path) -> None:
+    from crm.imports import uploads
+
+    (tmp_path / "a.csv").write_text("x")
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("x")
+    now = time.time()
+    assert uploads.sweep(tmp_path, 3600, now=now) == []
+    assert uploads.sweep(tmp_path, 3600, now=now + 7200) == ["a.csv", "a.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
