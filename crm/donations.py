@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, exists, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, exists, func, or_, select, true
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from . import audit, contacts
-from .errors import CRMError, NotFound, ValidationFailed
+from .errors import CRMError, InvalidCursor, NotFound, ValidationFailed
 from .models import DONATION_SOURCES, Donation, DonationSummary, utcnow
 from .money import check_cents
 
@@ -118,6 +122,46 @@ def for_contact(session: Session, contact_id: int, limit: int | None = None) -> 
     stmt = (select(Donation).where(Donation.contact_id == contact_id)
             .order_by(Donation.received_at.desc(), Donation.id.desc()).limit(limit))
     return list(session.scalars(stmt))
+
+
+@dataclass
+class DonationPage:
+    """One page of a contact's gifts, newest first, and the cursor of the next (or None)."""
+
+    items: list[Donation]
+    next_cursor: str | None
+
+
+def _encode(gift: Donation) -> str:
+    raw = json.dumps([gift.received_at.isoformat(), gift.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not (isinstance(when, str) and isinstance(ident, int) and 0 <= ident < 2**31):
+            raise ValueError
+        at = datetime.fromisoformat(when)
+        return (at if at.tzinfo else at.replace(tzinfo=UTC)), ident
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise InvalidCursor("That page link is not valid; start again from the first page.") \
+            from None
+
+
+def page_for_contact(session: Session, contact_id: int, *, cursor: str | None = None,
+                     limit: int = 100) -> DonationPage:
+    """Return one page of a contact's gifts, newest first, with keyset pagination."""
+    stmt = (select(Donation).where(Donation.contact_id == contact_id)
+            .order_by(Donation.received_at.desc(), Donation.id.desc()).limit(limit + 1))
+    if cursor:
+        at, ident = _decode(cursor)
+        stmt = stmt.where(or_(Donation.received_at < at,
+                              and_(Donation.received_at == at, Donation.id < ident)))
+    rows = list(session.scalars(stmt))
+    items = rows[:limit]
+    return DonationPage(items, _encode(items[-1]) if len(rows) > limit else None)
 
 
 def summary(session: Session, contact_id: int) -> DonationSummary | None:

@@ -11,6 +11,7 @@ from .api import api_bp
 from .current import db_session as _session
 from .giving_schemas import (
     DonationCreateSchema,
+    DonationListArgsSchema,
     DonationListSchema,
     DonationPatchSchema,
     DonationSchema,
@@ -36,11 +37,14 @@ def _actor() -> str:
 
 
 @api_bp.route(f"/contacts/<{ID}:contact_id>/donations")
+@api_bp.arguments(DonationListArgsSchema, location="query", unknown=RAISE)
 @api_bp.response(200, DonationListSchema)
-def donation_list(contact_id: int) -> dict[str, Any]:
-    """List a contact's gifts, newest first, with their giving summary."""
+def donation_list(args: dict[str, Any], contact_id: int) -> dict[str, Any]:
+    """List a contact's gifts, newest first, with their giving summary; pages by cursor."""
     contact = contacts.get(_session(), contact_id)
-    return {"items": donations.for_contact(_session(), contact.id),
+    page = donations.page_for_contact(_session(), contact.id, cursor=args.get("cursor"),
+                                      limit=args["limit"])
+    return {"items": page.items, "next_cursor": page.next_cursor,
             "summary": donations.summary(_session(), contact.id)}
 
 

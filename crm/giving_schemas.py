@@ -96,10 +96,19 @@ class DonationSummarySchema(Schema):
     recurring = fields.Boolean()
 
 
+class DonationListArgsSchema(Schema):
+    """Query string of a contact's gift list."""
+
+    cursor = fields.String(validate=validate.Length(max=500),
+                           metadata={"description": "next_cursor from the previous page."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
 class DonationListSchema(Schema):
-    """A contact's gifts, newest first, and their summary (null if they never gave)."""
+    """A page of a contact's gifts, newest first, and their summary (null if they never gave)."""
 
     items = fields.List(fields.Nested(DonationSchema))
+    next_cursor = fields.String(allow_none=True)
     summary = fields.Nested(DonationSummarySchema, allow_none=True)
 
 

@@ -344,6 +344,34 @@ def test_api_create_list_update_delete(api: tuple[FlaskClient, dict[str, str], i
     assert summary["total_cents"] == 1050
 
 
+def test_api_pages_through_a_long_giving_history(
+        api: tuple[FlaskClient, dict[str, str], int], app: Flask) -> None:
+    client, headers, cid = api
+    with app.app_context():
+        # Two gifts on each day, so the cursor must break ties by id.
+        made = [gift(db.session, cid, 100 + n, days=n // 2).id for n in range(7)]
+        db.session.commit()
+    newest_first = sorted(made, key=lambda i: ((made.index(i) // 2), i), reverse=True)
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+        body = client.get(f"{BASE}/contacts/{cid}/donations", headers=headers,
+                          query_string=query).json
+        seen += [d["id"] for d in body["items"]]
+        pages += 1
+        assert body["summary"]["gift_count"] == 7
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert (seen, pages) == (newest_first, 3)
+    bad = client.get(f"{BASE}/contacts/{cid}/donations", headers=headers,
+                     query_string={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400 and "not valid" in bad.json["detail"]
+    too_many = client.get(f"{BASE}/contacts/{cid}/donations", headers=headers,
+                          query_string={"limit": 501})
+    assert too_many.status_code == 422 and "limit" in too_many.json["errors"]
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"amount_cents": 0}, "amount_cents"),
     ({"amount_cents": -500}, "amount_cents"),
