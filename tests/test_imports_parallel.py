@@ -91,5 +91,18 @@ def test_a_parallel_import_stores_what_an_inline_one_stores(make_app: Any, name:
 
 
 def test_bulk_inserts_refuse_to_skip_python_defaults(session: Any) -> None:
-    with pytest.raises(ValueError, match="give a value for .*created_at"):
+    with pytest.raises(ValueError, match=r"give a value for .*created_at"):
         BulkInsert(session, Contact.__table__, ["email", "email_normalized"])
+
+
+def test_closing_the_batches_ends_the_child_process(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    path.write_text("Email\n" + "".join(f"p{i}@example.org\n" for i in range(5000)))
+    source = open_csv(path)
+    spec, _ = build(source, {})
+    got = checking.checked(source, spec, 100, parallel=True)
+    assert next(got)[0] == 100
+    child = got.gi_frame.f_locals["child"]
+    assert child.poll() is None  # still checking the rest
+    got.close()
+    assert child.poll() is not None

@@ -13,7 +13,7 @@ import pickle
 import struct
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any, BinaryIO
 
 from .reading import CsvSource, UnreadableFile
@@ -21,12 +21,13 @@ from .rows import Reject, Row, Spec, check
 
 # (records read, valid rows, refused rows)
 Batch = tuple[int, list[Row], list[Reject]]
+Batches = Generator[Batch, None, None]
 # Below this size the child's start-up (about half a second) costs more than it saves.
 PARALLEL_BYTES = 4 << 20
 _LENGTH = struct.Struct("!I")
 
 
-def batches(source: CsvSource, spec: Spec, size: int) -> Iterator[Batch]:
+def batches(source: CsvSource, spec: Spec, size: int) -> Batches:
     """Yield the file's checked rows in batches of ``size`` records."""
     rows: list[Row] = []
     rejects: list[Reject] = []
@@ -44,8 +45,8 @@ def batches(source: CsvSource, spec: Spec, size: int) -> Iterator[Batch]:
     yield read, rows, rejects
 
 
-def checked(source: CsvSource, spec: Spec, size: int, parallel: bool | None = None) -> \
-        Iterator[Batch]:
+def checked(source: CsvSource, spec: Spec, size: int,
+            parallel: bool | None = None) -> Batches:
     """Return the batches, checked in a child process when that pays off and is possible.
 
     ``parallel`` forces the choice; None decides by the file's size.
@@ -113,7 +114,7 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
     child.wait()
 
 
-def _receive(child: subprocess.Popen[bytes]) -> Iterator[Batch]:
+def _receive(child: subprocess.Popen[bytes]) -> Batches:
     assert child.stdout is not None
     try:
         while True:

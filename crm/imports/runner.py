@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,9 +63,10 @@ def run_file(session: Session, path: Path, params: dict[str, Any], *,
             reporter.progress(done, max(total or 0, done), f"{done:,} rows read")
 
     stop = reporter.should_stop if reporter is not None else None
-    with page_cache(session, PAGE_CACHE_MB):
-        importer = Importer(session, spec, options, on_rejects)
-        batches = checked(source, spec, options.batch_size, options.parallel)
+    importer = Importer(session, spec, options, on_rejects)
+    # closing(): a stopped or failed import ends the checker process at once.
+    with page_cache(session, PAGE_CACHE_MB), \
+            closing(checked(source, spec, options.batch_size, options.parallel)) as batches:
         return importer.run(batches, progress, stop)
 
 
