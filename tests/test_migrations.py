@@ -50,7 +50,7 @@ def test_upgrade_from_empty_matches_the_models(empty_app: Flask) -> None:
         diffs: list[Any] = compare_metadata(context, Base.metadata)
         # Only type-rendering noise would be acceptable; there should be none at all.
         assert diffs == []
-        assert context.get_current_revision() == "crm0002"
+        assert context.get_current_revision() == "crm0003"
 
 
 def test_downgrade_removes_every_crm_table(empty_app: Flask) -> None:

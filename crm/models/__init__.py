@@ -17,6 +17,7 @@ from .giving import DONATION_SOURCES, Donation, DonationSummary
 from .jobs import JOB_STATUSES, ImportMapping, ImportReject, Job
 from .membership import MEMBERSHIP_STATUSES, Group, UnionMembership, group_members
 from .pipeline import OFFICES, STAGES, Recruit, StageChange
+from .segments import Segment
 from .staff import ROLES, ApiToken, StaffUser
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Job",
     "Note",
     "Recruit",
+    "Segment",
     "StaffUser",
     "StageChange",
     "Tag",

@@ -46,7 +46,8 @@ class Contact(Base):
     source: Mapped[str | None] = mapped_column(String(100))
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     email_status: Mapped[str] = mapped_column(String(20), default="subscribed", index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed for segments such as "created_at within 30d".
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A merged duplicate stays as a tombstone that points at the surviving record.

@@ -29,7 +29,11 @@ class Donation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(320), default="system")
 
-    __table_args__ = (Index("ix_crm_donations_contact", "contact_id", "received_at"),)
+    # Covers a contact's gifts by date and the windowed totals of segments
+    # (donations.total_since) without reading the table.
+    __table_args__ = (
+        Index("ix_crm_donations_contact", "contact_id", "received_at", "amount_cents"),
+    )
 
 
 class DonationSummary(Base):
@@ -41,10 +45,12 @@ class DonationSummary(Base):
         ForeignKey("crm_contacts.id", ondelete="CASCADE"), primary_key=True
     )
     total_cents: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
-    gift_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Indexed for segments ("gave 3 times or more", "HPC of $250 or more", "first gave
+    # this month"); the total and the latest gift were indexed already.
+    gift_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
     # Highest previous contribution: the ask ladder starts from it.
-    hpc_cents: Mapped[int] = mapped_column(BigInteger, default=0)
-    first_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hpc_cents: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    first_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     recurring: Mapped[bool] = mapped_column(default=False)

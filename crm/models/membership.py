@@ -34,6 +34,8 @@ class UnionMembership(Base):
         # A roster matches members on their id within the union.
         UniqueConstraint("union_name", "member_id", name="uq_crm_union_memberships_member"),
         Index("ix_crm_union_memberships_union", "union_name", "local", "status"),
+        # Segments on union.status read the matching members' contact ids from here.
+        Index("ix_crm_union_memberships_status", "status", "contact_id"),
     )
 
 
