@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import current_app, g, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
@@ -26,6 +27,15 @@ from .errors import AuthError, CRMError, ValidationFailed
 
 api_bp = Blueprint("crm_api", __name__, description="Contacts, tags and who you are.")
 BEARER = {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+# POST endpoints that change nothing (such as a preview), which a role that may view may call.
+_READ_ONLY: set[str] = set()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def read_only(view: F) -> F:
+    """Mark a POST endpoint as changing nothing, so viewers may call it."""
+    _READ_ONLY.add(f"{api_bp.name}.{view.__name__}")
+    return view
 
 
 class PluginApi(Api):  # type: ignore[misc]
@@ -69,6 +79,13 @@ def _domain_error(exc: CRMError) -> ResponseReturnValue:
     return _problem(exc.status_code, exc.message)
 
 
+@api_bp.errorhandler(RecursionError)
+def _too_deep(_exc: RecursionError) -> ResponseReturnValue:
+    # Only the JSON reader recurses with the input: a body nested past its reach.
+    _session().rollback()
+    return _problem(400, "The JSON body nests too deeply.")
+
+
 @api_bp.before_request
 def _authenticate() -> ResponseReturnValue | None:
     if request.endpoint == "crm_api.openapi":
@@ -94,7 +111,8 @@ def _authenticate() -> ResponseReturnValue | None:
             current_app.extensions["crm"].csrf.protect()
     else:
         abort(401, message="Log in or send an API token.")
-    needed = "view" if request.method in ("GET", "HEAD", "OPTIONS") else "edit"
+    reads = request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in _READ_ONLY
+    needed = "view" if reads else "edit"
     if not access.can(needed):
         abort(403, message="Your role cannot do this.")
     return None

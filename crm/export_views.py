@@ -11,8 +11,10 @@ from flask.typing import ResponseReturnValue
 from . import exports, listing
 from .access import require
 from .current import db_session as _session
+from .current import segment_clock
 from .errors import CRMError, ValidationFailed
 from .models import EMAIL_STATUSES
+from .segments import service as segment_service
 from .views import bp
 
 if TYPE_CHECKING:
@@ -23,14 +25,14 @@ if TYPE_CHECKING:
 @bp.route("/contacts/export")
 @require("view")
 def contact_export() -> ResponseReturnValue:
-    """Offer the fields for the list's filters; with fields chosen, stream the CSV."""
+    """Offer the fields for the list's filters or a segment; with fields chosen, stream the CSV."""
     flt = listing.ContactFilter.from_query(request.args)
     chosen = request.args.getlist("fields")
     session = _session()
     if not chosen and "download" not in request.args:
         return _form(flt, list(exports.DEFAULT_FIELDS))
     try:
-        chunks = exports.csv_chunks(session, flt, chosen)
+        chunks = exports.csv_chunks(session, flt, chosen, clock=segment_clock())
     except CRMError as exc:
         session.rollback()
         messages = exc.errors.values() if isinstance(exc, ValidationFailed) else [exc.message]
@@ -48,7 +50,8 @@ def _form(flt: listing.ContactFilter, chosen: list[str], *, errors: list[str] | 
     fields = exports.available_fields(_session())
     return render_template("crm/export/form.html", flt=flt, fields=fields,
                            labels=exports.EXPORT_FIELDS, chosen=set(chosen),
-                           statuses=EMAIL_STATUSES, errors=errors or []), status
+                           statuses=EMAIL_STATUSES, errors=errors or [],
+                           segments=segment_service.all_segments(_session())), status
 
 
 def install(app: Flask, state: CRMState) -> None:

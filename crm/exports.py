@@ -14,6 +14,7 @@ from . import listing
 from .errors import ValidationFailed
 from .formatting import phone
 from .models import Contact, UnionMembership
+from .segments import Clock
 
 # Name -> column header, in the order columns appear in the file.
 EXPORT_FIELDS: dict[str, str] = {
@@ -97,10 +98,11 @@ def _memberships(session: Session, contact_ids: list[int]) -> Memberships:
     return {contact_id: "; ".join(parts) for contact_id, parts in summary.items()}
 
 
-def _batches(session: Session, flt: listing.ContactFilter) -> Iterator[list[Contact]]:
+def _batches(session: Session, flt: listing.ContactFilter,
+             clock: Clock) -> Iterator[list[Contact]]:
     cursor: str | None = None
     while True:
-        result = listing.page(session, flt, cursor=cursor, limit=BATCH)
+        result = listing.page(session, flt, cursor=cursor, limit=BATCH, clock=clock)
         if result.items:
             yield result.items
         if result.next_cursor is None:
@@ -108,20 +110,25 @@ def _batches(session: Session, flt: listing.ContactFilter) -> Iterator[list[Cont
         cursor = result.next_cursor
 
 
-def rows(session: Session, flt: listing.ContactFilter,
-         fields: Sequence[str]) -> Iterator[list[str]]:
-    """Return the neutralised rows of every contact the filter matches, batch by batch."""
+def rows(session: Session, flt: listing.ContactFilter, fields: Sequence[str], *,
+         clock: Clock | None = None) -> Iterator[list[str]]:
+    """Return the neutralised rows of every contact the filter matches, batch by batch.
+
+    A segment in the filter is read against one ``clock`` for the whole file, so its
+    relative dates cannot shift between the first batch and the last.
+    """
     chosen = check_fields(fields)
-    # Reject a bad search, tag or status now, before the download has begun.
+    clock = clock or Clock.current()
+    # Reject a bad search, tag, status or segment now, before the download has begun.
     listing.search_terms(flt.query)
-    listing.conditions(session, flt)
+    listing.conditions(session, flt, clock=clock)
     getters = [_GETTERS[name] for name in chosen]
     with_members = "union_memberships" in chosen
 
     def generate() -> Iterator[list[str]]:
         # Only one batch is referenced at a time; the session's identity map holds
         # unmodified rows weakly, so memory stays flat however long the list.
-        for batch in _batches(session, flt):
+        for batch in _batches(session, flt, clock):
             members = _memberships(session, [c.id for c in batch]) if with_members else {}
             for contact in batch:
                 yield [neutralise(get(contact, members)) for get in getters]
@@ -135,11 +142,11 @@ def _chunk(lines: Iterable[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def csv_chunks(session: Session, flt: listing.ContactFilter,
-               fields: Sequence[str]) -> Iterator[str]:
+def csv_chunks(session: Session, flt: listing.ContactFilter, fields: Sequence[str], *,
+               clock: Clock | None = None) -> Iterator[str]:
     """Return the CSV text in pieces: a BOM and the header first, then one piece per batch."""
     head = header(fields)
-    data = rows(session, flt, fields)
+    data = rows(session, flt, fields, clock=clock)
 
     def generate() -> Iterator[str]:
         yield BOM + _chunk([head])

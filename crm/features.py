@@ -19,6 +19,7 @@ FEATURES = (
     "crm.export_views",
     "crm.import_views",
     "crm.merge_views",
+    "crm.segment_views",
 )
 
 

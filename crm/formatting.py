@@ -1,4 +1,4 @@
-"""How values read on the pages: phones, times, audit values and field labels."""
+"""How values read on the pages: phones, times, audit values, field labels, query errors."""
 
 from __future__ import annotations
 
@@ -60,3 +60,23 @@ def audit_value(value: Any) -> str:
 def field_label(name: str) -> str:
     """Return the staff-facing label of a contact field."""
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def pointer(text: str, position: int, width: int = 72) -> tuple[str, str]:
+    """Return the line of ``text`` holding a 0-based position and a caret line under it.
+
+    A line longer than ``width`` is cut to the part around the position, marked with "…".
+    """
+    position = max(0, min(position, len(text)))
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    line = (text[start:] if end == -1 else text[start:end]).rstrip("\r")
+    column = position - start
+    if len(line) > width:
+        left = max(0, min(column - width // 2, len(line) - width))
+        cut = line[left:left + width]
+        line = ("…" if left else "") + cut + ("…" if left + width < len(line) else "")
+        column = column - left + (1 if left else 0)
+    # Tabs keep their width in the caret line, so the caret stays under the character.
+    lead = "".join("\t" if ch == "\t" else " " for ch in line[:column])
+    return line, lead + "^"

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, union
 from sqlalchemy.orm import Session
@@ -16,27 +17,42 @@ from .errors import InvalidCursor, ValidationFailed
 from .models import EMAIL_STATUSES, Contact, Tag, contact_tags
 from .validation import normalize_tag, search_key
 
+if TYPE_CHECKING:
+    from .segments import Clock
+
 MAX_LIMIT = 200
 ORDER = (Contact.last_name_key, Contact.first_name_key, Contact.id)
 _RARE_TAG = 2000
 _DIGITS = re.compile(r"\D+")
 _PHONE_LIKE = re.compile(r"[\d().+-]+")
+_SEGMENT_ID = re.compile(r"[0-9]{1,10}")
 
 
 @dataclass(frozen=True)
 class ContactFilter:
-    """What staff asked the list for: free text, a tag, a state, an email status."""
+    """What staff asked the list for: free text, a tag, a state, an email status, a segment.
+
+    ``segment`` is a saved segment's id as text, as it arrives in a query string.
+    """
 
     query: str = ""
     tag: str = ""
     state: str = ""
     email_status: str = ""
+    segment: str = ""
 
     @classmethod
     def from_query(cls, args: Mapping[str, str]) -> ContactFilter:
-        """Read the list's filters from a query string (q, tag, state, status), trimmed."""
+        """Read the list's filters from a query string (q, tag, state, status, segment)."""
         return cls(query=args.get("q", "")[:200], tag=args.get("tag", "")[:100],
-                   state=args.get("state", "")[:2], email_status=args.get("status", ""))
+                   state=args.get("state", "")[:2], email_status=args.get("status", ""),
+                   segment=args.get("segment", "").strip()[:12])
+
+    def url_args(self) -> dict[str, str]:
+        """Return the filters as query-string arguments, leaving out the empty ones."""
+        args = {"q": self.query, "tag": self.tag, "state": self.state,
+                "status": self.email_status, "segment": self.segment}
+        return {name: value for name, value in args.items() if value}
 
 
 @dataclass(frozen=True)
@@ -120,8 +136,27 @@ def _tag_condition(session: Session, name: str) -> ColumnElement[bool] | None:
     return exists(tagged.where(contact_tags.c.contact_id == Contact.id))
 
 
-def conditions(session: Session, flt: ContactFilter) -> list[ColumnElement[bool]] | None:
-    """Return the filter's WHERE conditions except search, or None if nothing can match."""
+def segment_condition(session: Session, segment_id: str, *,
+                      clock: Clock | None = None) -> ColumnElement[bool]:
+    """Return the condition "is in this saved segment" (NotFound or ValidationFailed if bad)."""
+    # Imported here: the segment engine reads group names, and groups page through this module.
+    from .segments import compile_rule
+    from .segments import service as segment_service
+
+    if not _SEGMENT_ID.fullmatch(segment_id) or int(segment_id) >= 2**31:
+        raise ValidationFailed({"segment": "Choose a saved segment."})
+    segment = segment_service.get(session, int(segment_id))
+    # The saved rule is read against today's fields, so a field removed since it was
+    # saved is reported here rather than failing in SQL.
+    return compile_rule(segment_service.rule_of(segment), clock=clock, session=session)
+
+
+def conditions(session: Session, flt: ContactFilter, *,
+               clock: Clock | None = None) -> list[ColumnElement[bool]] | None:
+    """Return the filter's WHERE conditions except search, or None if nothing can match.
+
+    ``clock`` is the moment and time zone a segment's dates are read in (default: now, UTC).
+    """
     where: list[ColumnElement[bool]] = [Contact.deleted_at.is_(None)]
     if flt.tag:
         tag = _tag_condition(session, flt.tag)
@@ -135,16 +170,18 @@ def conditions(session: Session, flt: ContactFilter) -> list[ColumnElement[bool]
             allowed = ", ".join(EMAIL_STATUSES)
             raise ValidationFailed({"email_status": f"Must be one of: {allowed}."})
         where.append(Contact.email_status == flt.email_status)
+    if flt.segment:
+        where.append(segment_condition(session, flt.segment, clock=clock))
     return where
 
 
 def page(session: Session, flt: ContactFilter, *, cursor: str | None = None,
-         limit: int = 50) -> ContactPage:
+         limit: int = 50, clock: Clock | None = None) -> ContactPage:
     """Return one page of contacts ordered by last name, first name and id."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": f"Must be between 1 and {MAX_LIMIT}."})
     terms = search_terms(flt.query)
-    where = conditions(session, flt)
+    where = conditions(session, flt, clock=clock)
     if where is None:
         return ContactPage(items=[], next_cursor=None)
     if cursor:

@@ -12,9 +12,11 @@ from werkzeug.exceptions import HTTPException
 from . import access, consent, contacts, listing, panels, timeline
 from .access import require
 from .current import db_session as _session
+from .current import segment_clock
 from .errors import CRMError, DuplicateEmail, ValidationFailed
 from .forms import ConfirmForm, ContactForm, NoteForm, TagForm, format_custom_lines
 from .models import EMAIL_STATUSES
+from .segments import service as segment_service
 from .templating import template_folder
 
 bp = Blueprint("crm", __name__, template_folder=template_folder(), static_folder="static",
@@ -64,12 +66,17 @@ def contact_list() -> ResponseReturnValue:
     cursor = request.args.get("after") or None
     try:
         result = listing.page(_session(), flt, cursor=cursor,
-                              limit=int(current_app.config["CRM_PAGE_SIZE"]))
+                              limit=int(current_app.config["CRM_PAGE_SIZE"]),
+                              clock=segment_clock())
     except CRMError as exc:
-        flash(exc.message, "warning")
+        _session().rollback()
+        message = "; ".join(exc.errors.values()) if isinstance(exc, ValidationFailed) else None
+        flash(message or exc.message, "warning")
         result = listing.ContactPage(items=[], next_cursor=None)
+    saved = segment_service.all_segments(_session())
     return render_template("crm/contacts/list.html", page=result, flt=flt, cursor=cursor,
-                           statuses=EMAIL_STATUSES)
+                           statuses=EMAIL_STATUSES, segments=saved,
+                           segment=next((s for s in saved if str(s.id) == flt.segment), None))
 
 
 @bp.route("/contacts/new", methods=["GET", "POST"])
