@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
-import sqlite3
 import statistics
 import tempfile
 import time
@@ -26,6 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from contact_list_1m import machine_facts
 from segments_data import fill
 from sqlalchemy import bindparam, event, inspect, select, text
 from sqlalchemy.engine import Engine
@@ -186,17 +185,6 @@ def explain(session: Session, statement: str, parameters: Any) -> str:
     prefix = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
     rows = session.connection().exec_driver_sql(prefix + statement, parameters).all()
     return "\n".join(f"    {row[-1]}" for row in rows)
-
-
-def machine_facts(engine: Engine) -> str:
-    """Return the Python, database and CPU facts that go with the numbers."""
-    if engine.dialect.name == "sqlite":
-        database = f"SQLite {sqlite3.sqlite_version}"
-    else:
-        with engine.connect() as conn:
-            database = "PostgreSQL " + str(conn.exec_driver_sql("SHOW server_version").scalar())
-    return (f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-            f"{database}, {os.cpu_count()} CPUs")
 
 
 def measure(session: Session, recorder: Recorder, clock: Clock, repeat: int,

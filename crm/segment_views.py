@@ -20,7 +20,7 @@ from .panels import NavItem
 from .segment_forms import SegmentForm
 from .segments import service as segment_service
 from .segments.errors import SegmentError
-from .views import bp
+from .views import _fail, bp
 
 if TYPE_CHECKING:
     from .extension import CRMState
@@ -66,21 +66,15 @@ def _editor(form: SegmentForm, segment: Segment | None, *,
 
 def _save_failed(form: SegmentForm, exc: CRMError) -> dict[str, Any] | None:
     """Put a service error on the form's fields; return the rule error with its caret."""
-    _session().rollback()
     if isinstance(exc, segment_service.InvalidRule):
+        _session().rollback()
         form.text.errors = [*form.text.errors, exc.error.message]
         return rule_error(exc.error, form.text.data or "")
-    if isinstance(exc, ValidationFailed):
-        for name, message in exc.errors.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [*field.errors, message]
-            else:
-                flash(f"{name}: {message}", "danger")
-    elif isinstance(exc, segment_service.DuplicateSegment):
+    if isinstance(exc, segment_service.DuplicateSegment):
+        _session().rollback()
         form.name.errors = [*form.name.errors, exc.message]
     else:
-        flash(exc.message, "danger")
+        _fail(form, exc)
     return None
 
 
