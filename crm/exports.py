@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from . import listing
@@ -99,10 +99,10 @@ def _memberships(session: Session, contact_ids: list[int]) -> Memberships:
 
 
 def _batches(session: Session, flt: listing.ContactFilter,
-             clock: Clock) -> Iterator[list[Contact]]:
+             where: list[ColumnElement[bool]]) -> Iterator[list[Contact]]:
     cursor: str | None = None
     while True:
-        result = listing.page(session, flt, cursor=cursor, limit=BATCH, clock=clock)
+        result = listing.page(session, flt, cursor=cursor, limit=BATCH, prepared=where)
         if result.items:
             yield result.items
         if result.next_cursor is None:
@@ -121,14 +121,17 @@ def rows(session: Session, flt: listing.ContactFilter, fields: Sequence[str], *,
     clock = clock or Clock.current()
     # Reject a bad search, tag, status or segment now, before the download has begun.
     listing.search_terms(flt.query)
-    listing.conditions(session, flt, clock=clock)
+    # Worked out once for the whole file (a segment is planned and compiled here).
+    where = listing.conditions(session, flt, clock=clock)
     getters = [_GETTERS[name] for name in chosen]
     with_members = "union_memberships" in chosen
 
     def generate() -> Iterator[list[str]]:
         # Only one batch is referenced at a time; the session's identity map holds
         # unmodified rows weakly, so memory stays flat however long the list.
-        for batch in _batches(session, flt, clock):
+        if where is None:
+            return  # nothing can match: the file is the header alone
+        for batch in _batches(session, flt, where):
             members = _memberships(session, [c.id for c in batch]) if with_members else {}
             for contact in batch:
                 yield [neutralise(get(contact, members)) for get in getters]

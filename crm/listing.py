@@ -176,12 +176,17 @@ def conditions(session: Session, flt: ContactFilter, *,
 
 
 def page(session: Session, flt: ContactFilter, *, cursor: str | None = None,
-         limit: int = 50, clock: Clock | None = None) -> ContactPage:
-    """Return one page of contacts ordered by last name, first name and id."""
+         limit: int = 50, clock: Clock | None = None,
+         prepared: list[ColumnElement[bool]] | None = None) -> ContactPage:
+    """Return one page of contacts ordered by last name, first name and id.
+
+    ``prepared`` is what ``conditions`` gave for this filter: a caller reading many pages
+    (an export) works out the tag and the segment once instead of once a page.
+    """
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed({"limit": f"Must be between 1 and {MAX_LIMIT}."})
     terms = search_terms(flt.query)
-    where = conditions(session, flt, clock=clock)
+    where = list(prepared) if prepared is not None else conditions(session, flt, clock=clock)
     if where is None:
         return ContactPage(items=[], next_cursor=None)
     if cursor:

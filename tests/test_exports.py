@@ -184,3 +184,31 @@ def test_thousands_of_contacts_export_across_batches(
     assert len(emails) == total and len(set(emails)) == total
     assert set(emails) == {f"p{i}@example.org" for i in range(total)}
     assert [row[1] for row in rows] == sorted(row[1] for row in rows)
+
+
+def test_a_segment_export_compiles_the_segment_once_for_all_batches(
+        session: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import crm.segments
+    from crm.segments import service as segment_service
+
+    session.add_all(
+        Contact(email=f"s{i}@example.org", email_normalized=f"s{i}@example.org",
+                first_name="S", last_name=f"L{i:04d}", first_name_key="s",
+                last_name_key=f"l{i:04d}", city="Madison" if i % 2 else "Milwaukee",
+                city_key="madison" if i % 2 else "milwaukee", custom_fields={})
+        for i in range(3 * exports.BATCH + 10))
+    segment = segment_service.create(session, {"name": "Madison", "text": "city = Madison"},
+                                     actor="tester")
+    session.flush()
+    compiled = []
+    original = crm.segments.compile_rule
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        compiled.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(crm.segments, "compile_rule", counting)
+    flt = listing.ContactFilter(segment=str(segment.id))
+    rows = list(exports.rows(session, flt, ["email"]))
+    assert len(rows) == (3 * exports.BATCH + 10) // 2  # several batches of Madison
+    assert len(compiled) == 1
