@@ -1,0 +1,54 @@
+"""``SandboxState``: the sandbox Mailchimp's whole memory, thread-safe and free of HTTP.
+
+The parts live in their own modules (members, segments and merge fields, webhooks); this
+class puts them together. Every method takes the one lock for as long as it reads or
+changes data, and never while it sleeps or talks to the network.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .core import CallRecord
+from .model import DEFAULT_LIST_ID, utc_now
+from .webhooks import WebhooksMixin
+
+__all__ = ["DEFAULT_LIST_ID", "CallRecord", "SandboxState"]
+
+
+class SandboxState(WebhooksMixin):
+    """In-memory audiences, members, merge fields, tags, webhooks and a log of API calls.
+
+    With ``path`` the state is read from that JSON file at start and written back (atomically,
+    ``save_delay`` seconds after a change) so it outlives a restart.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 now: Callable[[], datetime] = utc_now, save_delay: float = 0.5,
+                 merge_field_limit: int | None = None,
+                 validate_webhooks: bool = True) -> None:
+        super().__init__(path, now=now, save_delay=save_delay)
+        if merge_field_limit is not None:
+            self.merge_field_limit = merge_field_limit
+        self.validate_webhooks = validate_webhooks
+
+    @property
+    def default_list_id(self) -> str:
+        """Return the id of the first audience (the one every sandbox starts with)."""
+        with self._lock:
+            return next(iter(self.audiences))
+
+    def get_list(self, list_id: str) -> dict[str, Any]:
+        """Return the list object with live stats, or raise a 404 problem."""
+        with self._lock:
+            return self._audience(list_id).render()
+
+    def member_count(self, list_id: str | None = None, status: str | None = None) -> int:
+        """Count an audience's members, optionally only those with one status."""
+        with self._lock:
+            audience = self._audience(list_id or next(iter(self.audiences)))
+            return sum(1 for m in audience.members.values()
+                       if status is None or m["status"] == status)
