@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) crm ensure-admin $(ADMIN_EMAIL)
 	$(FLASK) crm demo --if-empty
 	$(FLASK) run --host 127.0.0.1 --port 5000

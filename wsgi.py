@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sqlite3
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy import event
 
 import crm
 from campaigns import Campaigns
+from campaigns.migrations_path import VERSIONS_DIR as CAMPAIGN_VERSIONS
 from crm.security import add_security_headers
 
 db = SQLAlchemy()
@@ -31,6 +33,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+@migrate.configure
+def _both_branches(config: Any) -> Any:
+    # The campaigns' migrations are a branch of their own that depends on the CRM's.
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations",
+                           os.pathsep.join([crm.migrations_path.VERSIONS_DIR, CAMPAIGN_VERSIONS]))
+    return config
 
 
 def _instance_secret(instance_path: str) -> str:

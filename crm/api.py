@@ -226,3 +226,11 @@ def init_api(app: Any, url_prefix: str) -> PluginApi:
     api.spec.components.security_scheme("bearerAuth", BEARER["bearerAuth"])
     api.register_blueprint(api_bp, url_prefix=url_prefix)
     return api
+
+
+def protect(blueprint: Blueprint) -> None:
+    """Give another package's API blueprint this API's auth, role checks and JSON errors."""
+    blueprint.before_request(_authenticate)
+    blueprint.errorhandler(HTTPException)(_http_error)
+    blueprint.errorhandler(CRMError)(_domain_error)
+    blueprint.errorhandler(RecursionError)(_too_deep)

@@ -54,6 +54,9 @@ def register(app: Flask, state: CRMState) -> None:
         app.template_context_processors.setdefault(blueprint.name, []).append(crm_context)
 
     crm_blueprint_names = {bp.name, accounts_bp.name, api_bp.name}
+    # Another package's pages (campaigns) join these through ``mount_pages``.
+    state.page_context = crm_context
+    state.page_blueprint_names = crm_blueprint_names
 
     @app.before_request
     def _crm_input_guard() -> None:
@@ -67,3 +70,16 @@ def register(app: Flask, state: CRMState) -> None:
             if request.blueprint in crm_blueprint_names:
                 add_security_headers(response)
             return response
+
+
+def mount_pages(app: Flask, state: CRMState, blueprint: Any, url_prefix: str = "") -> None:
+    """Register another package's page blueprint under the CRM prefix, as a CRM page.
+
+    Its templates get the CRM's layout context, and its requests the same input guard
+    and security headers.
+    """
+    app.register_blueprint(blueprint, url_prefix=(state.url_prefix + url_prefix) or None)
+    if state.page_context is not None:
+        app.template_context_processors.setdefault(blueprint.name, []).append(
+            state.page_context)
+    state.page_blueprint_names.add(blueprint.name)

@@ -60,6 +60,30 @@ def set_status(
     return _add_event(session, contact, status, previous, method=method, actor=actor, note=note)
 
 
+def record_opt_in(
+    session: Session,
+    contact: Contact,
+    status: str,
+    *,
+    method: str,
+    actor: str,
+    note: str,
+) -> ConsentEvent | None:
+    """Apply a fresh opt-in made elsewhere (a confirmed sign-up form) and record it.
+
+    This is the one way back from an opt-out besides "pending": the note must say where the
+    person opted in again, and the consent history keeps it.
+    """
+    check_status(status)
+    if status not in ("subscribed", "pending"):
+        raise ValidationFailed({"email_status": "An opt-in is subscribed or pending."})
+    previous = contact.email_status
+    if previous == status:
+        return None
+    contact.email_status = status
+    return _add_event(session, contact, status, previous, method=method, actor=actor, note=note)
+
+
 def record_initial(
     session: Session, contact: Contact, *, method: str, actor: str, note: str | None = None
 ) -> ConsentEvent:

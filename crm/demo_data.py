@@ -165,3 +165,5 @@ HMONG_GIVEN = ("Pa", "Mai", "Kou", "Tou", "Nou", "Chue", "Yer", "Pao", "Ka", "Ne
 HMONG_SURNAMES = ("Vang", "Xiong", "Yang", "Thao", "Lor", "Moua", "Her", "Vue", "Lee", "Khang")
 # Reserved example domains: a demo list synced to Mailchimp can never email a real person.
 DOMAINS = ("example.com", "example.org", "example.net")
+# What people type when a form makes them give an address they will not share.
+PLACEHOLDERS = ("test", "asdf", "noreply", "fake")

@@ -33,6 +33,8 @@ class CRMState:
     job_handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)
     job_runner: Any = None
     api: Any = None
+    page_context: Callable[[], dict[str, Any]] | None = None
+    page_blueprint_names: set[str] = field(default_factory=set)
 
     def add_timeline_source(self, source: timeline.TimelineSource) -> None:
         """Let another package (campaigns) add entries to every contact's timeline."""

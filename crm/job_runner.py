@@ -25,6 +25,8 @@ class Reporter:
         self._job = job
         self.job_id = job.id
         self.stop_seen = False
+        # A handler may leave a one-line summary to end the job with instead of "Done.".
+        self.summary: str | None = None
 
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Record progress and commit, so the work done so far is kept whatever happens next."""
@@ -71,9 +73,10 @@ def execute(session: Session, job_id: int, handlers: Mapping[str, Handler]) -> J
     try:
         result = handler(session, job, reporter)
         if reporter.stop_seen:
-            jobs.mark_stopped(session, job, result)
+            jobs.mark_stopped(session, job, result, message=" ".join(
+                filter(None, ["Stopped on request.", reporter.summary])))
         else:
-            jobs.mark_succeeded(session, job, result)
+            jobs.mark_succeeded(session, job, result, message=reporter.summary or "Done.")
         session.commit()
     except Exception as exc:
         logger.exception("Job %s (%s) failed", job_id, kind)

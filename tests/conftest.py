@@ -17,6 +17,9 @@ from config import Config
 from crm.models import Base
 from wsgi import create_app, db
 
+# The Mailchimp fixtures (a sandbox per test, an app on it) live beside these.
+pytest_plugins = ["tests.mailchimp_support"]
+
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "organizer", "viewer")
 
@@ -47,6 +50,12 @@ class TestConfig(Config):
     CRM_PAGE_SIZE = 50
     CRM_PHONE_REGION = "US"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    # The sandbox Mailchimp keeps its audience in memory, and retries wait milliseconds.
+    CRM_MAILCHIMP_API_KEY = None
+    CRM_MAILCHIMP_SANDBOX_DATA = ""
+    CRM_MAILCHIMP_SANDBOX_URL = None
+    CRM_MAILCHIMP_RETRY_SECONDS = 0.01
+    CRM_MAILCHIMP_TIMEOUT = 5
 
 
 @pytest.fixture
@@ -65,6 +74,7 @@ def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in apps:
+        app.extensions["campaigns"].sandbox.stop()
         with app.app_context():
             db.session.remove()
             Base.metadata.drop_all(db.engine)

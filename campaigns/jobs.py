@@ -1,0 +1,68 @@
+"""The background jobs campaigns adds to the CRM's runner: sync and reconcile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from crm.current import segment_clock
+from crm.job_runner import Reporter
+from crm.models import Job
+
+from . import reconcile, sync
+
+SYNC = "mailchimp_sync"
+RECONCILE = "mailchimp_reconcile"
+
+
+def gateway() -> Any:
+    """Return the current app's gateway."""
+    return current_app.extensions["campaigns"].gateway(current_app)
+
+
+def run_sync(session: Session, job: Job, reporter: Reporter) -> dict[str, Any]:
+    """Plan (dry run) or push a sync; a push resumes where the sync stopped."""
+    record = sync.get(session, int(job.params["sync_id"]))
+    record.job_id = job.id
+    config = current_app.config
+    limit = int(config["CRM_MAILCHIMP_MERGE_FIELD_LIMIT"])
+    try:
+        if job.params.get("dry_run"):
+            plan = sync.dry_run(session, gateway(), record, reporter, clock=segment_clock(),
+                                merge_field_limit=limit)
+            c = plan["counts"]
+            reporter.summary = (f"Dry run: {plan['to_push']:,} to push ({c['add']:,} to add, "
+                                f"{c['update']:,} to update); {c['unchanged']:,} unchanged, "
+                                f"{c['skip']:,} skipped.")
+            return plan
+        counts = sync.push(session, gateway(), record, reporter, clock=segment_clock(),
+                           connections=int(config["CRM_MAILCHIMP_MAX_CONNECTIONS"]),
+                           merge_field_limit=limit)
+        reporter.summary = (f"{counts['added']:,} added, {counts['updated']:,} updated, "
+                            f"{counts['unchanged']:,} unchanged, {counts['skipped']:,} skipped, "
+                            f"{counts['errors']:,} to review, {counts['calls']:,} API calls.")
+        return counts
+    except Exception:
+        session.rollback()
+        record = sync.get(session, int(job.params["sync_id"]))
+        if record.status in ("planning", "syncing"):
+            record.status = "failed"
+        session.commit()
+        raise
+
+
+def run_reconcile(session: Session, job: Job, reporter: Reporter) -> dict[str, Any]:
+    """Pull Mailchimp's status changes since the last run and apply them."""
+    counts = reconcile.run(session, gateway(), progress=reporter)
+    reporter.summary = (f"{counts['applied']:,} changes applied from {counts['examined']:,} "
+                        "members Mailchimp changed.")
+    reporter.progress(counts["examined"], counts["examined"], reporter.summary)
+    return counts
+
+
+def install(crm_state: Any) -> None:
+    """Register the job kinds with the CRM."""
+    crm_state.add_job_handler(SYNC, run_sync)
+    crm_state.add_job_handler(RECONCILE, run_reconcile)

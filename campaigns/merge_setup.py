@@ -1,0 +1,126 @@
+"""Before a push: the audience's merge fields and tags, created when missing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from crm.errors import CRMError
+from crm.models import utcnow
+
+from .mailchimp import Gateway
+from .mailchimp_errors import MailchimpError
+from .members import CAMPAIGN_FIELDS, MEMBER_FIELDS
+from .models import MailchimpMark
+
+# A push trusts what an earlier one set up for this long, then checks Mailchimp again:
+# an unchanged re-sync costs no calls, yet a field deleted in Mailchimp comes back.
+TRUST = timedelta(hours=24)
+
+
+class MergeFieldsMissing(CRMError):
+    """The audience lacks a merge field the sync needs and it could not be created."""
+
+
+def check(gateway: Gateway, limit: int) -> dict[str, Any]:
+    """Say which merge fields are missing and whether they fit the audience's budget."""
+    existing = {f.tag for f in gateway.merge_fields()}
+    missing = [tag for tag, _, _ in MEMBER_FIELDS + CAMPAIGN_FIELDS if tag not in existing]
+    warnings = []
+    if len(existing) + len(missing) > limit:
+        warnings.append(
+            f"The audience has {len(existing)} merge fields and needs {len(missing)} more, "
+            f"past its budget of {limit}. Delete unused merge fields in Mailchimp, or "
+            "personalised campaign fields will be left out."
+        )
+    return {"existing": len(existing), "missing": missing, "limit": limit, "warnings": warnings}
+
+
+def ensure(gateway: Gateway, limit: int) -> list[str]:
+    """Create the merge fields the sync and campaigns need; return warnings for any left out."""
+    fields = {f.tag for f in gateway.merge_fields()}
+    warnings: list[str] = []
+    for tag, name, type_ in MEMBER_FIELDS + CAMPAIGN_FIELDS:
+        if tag in fields:
+            continue
+        needed = (tag, name, type_) in MEMBER_FIELDS
+        if len(fields) >= limit and not needed:
+            warnings.append(f"Merge field {tag} was not created: the audience's budget of "
+                            f"{limit} merge fields is used up.")
+            continue
+        try:
+            gateway.create_merge_field(tag, name, type_)
+        except MailchimpError as exc:
+            # A lost answer may have created it after all: look before giving up.
+            if tag not in {f.tag for f in gateway.merge_fields()}:
+                if needed:
+                    raise MergeFieldsMissing(
+                        f"Could not create the merge field {tag} in Mailchimp: {exc}") from exc
+                warnings.append(f"Merge field {tag} was not created: {exc}")
+                continue
+        fields.add(tag)
+    return warnings
+
+
+def make_tag(gateway: Gateway, name: str) -> int:
+    """Create a tag (a static segment) and return its id; find it if it already exists."""
+    try:
+        return gateway.create_static_segment(name).id
+    except MailchimpError:
+        for segment in gateway.static_segments():
+            if segment.name == name:
+                return segment.id
+        raise
+
+
+class Setup:
+    """The merge fields and tag ids a push relies on, remembered between pushes."""
+
+    def __init__(self, session: Session, gateway: Gateway, limit: int,
+                 now: datetime | None = None) -> None:
+        self.session, self.gateway, self.limit = session, gateway, limit
+        self.now = now or utcnow()
+        self.name = f"setup:{gateway.config.audience_id}"
+        mark = session.get(MailchimpMark, self.name)
+        value = dict(mark.value) if mark is not None else {}
+        checked = value.get("fields_checked_at")
+        self.fields_fresh = bool(checked) and self.now - datetime.fromisoformat(checked) < TRUST
+        self.tag_ids: dict[str, int] = {str(k): int(v) for k, v in
+                                        (value.get("tag_ids") or {}).items()}
+        self.tags_listed = False
+        self.warnings: list[str] = list(value.get("warnings") or [])
+
+    def fields(self) -> list[str]:
+        """Make sure the merge fields exist (unless checked lately); return warnings."""
+        if not self.fields_fresh:
+            self.warnings = ensure(self.gateway, self.limit)
+            self.fields_fresh = True
+            self._save(fields_checked_at=self.now.isoformat())
+        return self.warnings
+
+    def tag_id(self, name: str) -> int:
+        """Return a tag's id, listing Mailchimp's tags once and creating one if missing."""
+        if name not in self.tag_ids and not self.tags_listed:
+            self.tag_ids.update({s.name: s.id for s in self.gateway.static_segments()})
+            self.tags_listed = True
+        if name not in self.tag_ids:
+            self.tag_ids[name] = make_tag(self.gateway, name)
+        return self.tag_ids[name]
+
+    def forget_tag(self, name: str) -> None:
+        """Drop a tag id Mailchimp no longer knows (deleted there), to look it up again."""
+        self.tag_ids.pop(name, None)
+
+    def _save(self, **extra: Any) -> None:
+        mark = self.session.get(MailchimpMark, self.name)
+        if mark is None:
+            mark = MailchimpMark(name=self.name, value={})
+            self.session.add(mark)
+        mark.value = {**(mark.value or {}), "tag_ids": dict(self.tag_ids),
+                      "warnings": self.warnings, **extra}
+
+    def save(self) -> None:
+        """Remember the tag ids for the next push."""
+        self._save()

@@ -1,0 +1,215 @@
+"""Which contacts a sync covers and what each needs: add, update, leave alone or skip."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from crm.errors import ValidationFailed
+from crm.models import Contact, Tag, contact_tags
+from crm.segments import service as segments
+from crm.segments.compiler import compile_rule
+from crm.segments.dates import Clock
+
+from . import members, review
+from .members import ContactRow
+from .models import LedgerEntry, SyncRun
+
+CHUNK = 2000
+# Addresses were checked on the way in; this only catches what older data let through.
+_PLAUSIBLE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SAMPLE_MAX = 10
+ACTIONS = ("add", "update", "unchanged", "skip")
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the ledger says Mailchimp holds for a contact (the payload is read on demand)."""
+
+    email: str
+    status: str
+    payload_hash: str
+    tags: list[str]
+
+
+@dataclass
+class Planned:
+    """One contact's part in a sync."""
+
+    contact_id: int
+    email: str
+    action: str
+    reason: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+    hash: str = ""
+    text: str = ""  # the payload's canonical JSON, what the ledger keeps
+    tags: list[str] = field(default_factory=list)
+    previous: Known | None = None
+
+    @property
+    def email_changed(self) -> bool:
+        """Tell whether Mailchimp knows this contact under another address."""
+        return (self.previous is not None
+                and self.previous.email.strip().lower() != self.email.strip().lower())
+
+
+def _live() -> ColumnElement[bool]:
+    return and_(Contact.deleted_at.is_(None), Contact.merged_into_id.is_(None))
+
+
+def scope_condition(session: Session, sync: SyncRun, clock: Clock | None = None
+                    ) -> ColumnElement[bool]:
+    """Return the contacts a sync covers.
+
+    Besides its segment (or everyone subscribed or pending), every sync carries the opt-outs
+    made here for members Mailchimp still holds as reachable, so an unsubscribe always flows.
+    """
+    if sync.scope == "segment":
+        if sync.segment_id is None:
+            raise ValidationFailed({"segment": "The segment of this sync was deleted."})
+        rule = segments.rule_of(segments.get(session, sync.segment_id))
+        chosen: ColumnElement[bool] = compile_rule(rule, clock=clock, session=session)
+    else:
+        chosen = and_(_live(), Contact.email_status.in_(("subscribed", "pending")))
+    pending_opt_out = Contact.id.in_(
+        select(LedgerEntry.contact_id).where(
+            LedgerEntry.audience_id == sync.audience_id,
+            LedgerEntry.status.in_(("subscribed", "pending", "transactional")),
+        )
+    ) & Contact.email_status.in_(("unsubscribed", "cleaned", "transactional")) & _live()
+    return or_(chosen, pending_opt_out)
+
+
+def count_scope(session: Session, sync: SyncRun, clock: Clock | None = None) -> int:
+    """Count the contacts a sync covers."""
+    condition = scope_condition(session, sync, clock)
+    return int(session.scalar(select(func.count()).select_from(Contact).where(condition)) or 0)
+
+
+def _tags_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    rows = session.execute(
+        select(contact_tags.c.contact_id, Tag.name)
+        .join(Tag, Tag.id == contact_tags.c.tag_id)
+        .where(contact_tags.c.contact_id.in_(ids))
+    )
+    for contact_id, name in rows:
+        found[contact_id].append(name)
+    return {k: sorted(v, key=str.lower) for k, v in found.items()}
+
+
+def classify(row: ContactRow, tags: list[str], previous: Known | None,
+             refused: set[str] | None = None) -> Planned:
+    """Decide what one contact needs, from its row, its tags, the ledger and past refusals."""
+    known = previous.status if previous is not None else None
+    if not _PLAUSIBLE.fullmatch(row.email or ""):
+        return Planned(row.id, row.email, "skip", "invalid email", previous=previous)
+    status, reason = members.outgoing_status(row.email_status, known)
+    if status is None:
+        return Planned(row.id, row.email, "skip", reason, previous=previous)
+    body = members.payload(row, status)
+    text = members.canonical(body)
+    digest = members.text_hash(text)
+    if refused and digest in refused:
+        # Mailchimp refused exactly this before: retrying costs a call and fails again.
+        return Planned(row.id, row.email, "skip", "refused by Mailchimp (see the review queue)",
+                       previous=previous)
+    planned = Planned(row.id, row.email, "add", payload=body, hash=digest, text=text,
+                      tags=tags, previous=previous)
+    if previous is not None:
+        same = previous.payload_hash == digest and sorted(previous.tags or []) == tags
+        planned.action = "unchanged" if same else "update"
+    return planned
+
+
+_COLUMNS = (Contact.id, Contact.email, Contact.email_status, Contact.first_name,
+            Contact.last_name, Contact.phone, Contact.street, Contact.city, Contact.state,
+            Contact.zip)
+_LEDGER = (LedgerEntry.email, LedgerEntry.status, LedgerEntry.payload_hash, LedgerEntry.tags)
+
+
+def scope_ids(session: Session, sync: SyncRun, *, after_id: int = 0,
+              clock: Clock | None = None) -> list[int]:
+    """Return the ids of the sync's contacts after ``after_id``, in order."""
+    # Ids only (a few MB at a million); the rows are then read a chunk at a time by id.
+    # Paging the scope condition itself made SQLite re-sort the whole scope per chunk.
+    condition = scope_condition(session, sync, clock)
+    return list(session.scalars(
+        select(Contact.id).where(condition, Contact.id > after_id).order_by(Contact.id)))
+
+
+def walk(session: Session, sync: SyncRun, *, after_id: int = 0, clock: Clock | None = None,
+         chunk: int = CHUNK, ids: list[int] | None = None) -> Iterator[Planned]:
+    """Yield every contact of the sync in id order after ``after_id``, classified."""
+    if ids is None:
+        ids = scope_ids(session, sync, after_id=after_id, clock=clock)
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        # A dense run of ids is read as a range (no bound list); a sparse one by the list.
+        dense = part[-1] - part[0] < 2 * len(part)
+        rows = session.execute(
+            select(*_COLUMNS, *_LEDGER)
+            .outerjoin(LedgerEntry, and_(LedgerEntry.contact_id == Contact.id,
+                                         LedgerEntry.audience_id == sync.audience_id))
+            .where(Contact.id.between(part[0], part[-1]) if dense else Contact.id.in_(part))
+            .order_by(Contact.id)
+        ).all()
+        if dense and len(rows) != len(part):
+            wanted = set(part)
+            rows = [r for r in rows if r[0] in wanted]
+        tags = _tags_of(session, part)
+        refused = review.refused(session, part)
+        for r in rows:
+            row = ContactRow(*r[:10])
+            known = Known(r[10], r[11], r[12], list(r[13] or [])) if r[11] else None
+            yield classify(row, tags.get(row.id, []), known, refused.get(row.id))
+
+
+def _sample_change(item: Planned, previous: dict[str, Any]) -> dict[str, Any]:
+    changes = [{"field": f, "before": b, "after": a}
+               for f, b, a in members.field_changes(previous, item.payload)]
+    old_tags = set(item.previous.tags or []) if item.previous is not None else set()
+    added, removed = sorted(set(item.tags) - old_tags), sorted(old_tags - set(item.tags))
+    if added or removed:
+        changes.append({"field": "tags", "before": ", ".join(removed) or "",
+                        "after": ", ".join(added) or ""})
+    return {"contact_id": item.contact_id, "email": item.email, "changes": changes}
+
+
+@dataclass
+class DryRun:
+    """A sync's plan: counts by action, skip reasons, and samples of what would change."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    reasons: dict[str, int] = field(default_factory=dict)
+    sample_adds: list[dict[str, Any]] = field(default_factory=list)
+    sample_updates: list[dict[str, Any]] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+
+    def add(self, item: Planned, session: Session | None = None,
+            audience_id: str = "") -> None:
+        """Count one classified contact (the session reads old payloads for the samples)."""
+        self.counts[item.action] += 1
+        if item.action == "skip":
+            self.reasons[item.reason] = self.reasons.get(item.reason, 0) + 1
+        elif item.action == "add" and len(self.sample_adds) < SAMPLE_MAX:
+            self.sample_adds.append(_sample_change(item, {}))
+        elif item.action == "update" and len(self.sample_updates) < SAMPLE_MAX:
+            entry = (session.get(LedgerEntry, (audience_id, item.contact_id))
+                     if session is not None else None)
+            self.sample_updates.append(_sample_change(item, entry.payload if entry else {}))
+        if item.action in ("add", "update"):
+            self.tags.update(item.tags)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the plan as JSON-ready data."""
+        return {"counts": dict(self.counts), "reasons": dict(sorted(self.reasons.items())),
+                "sample_adds": self.sample_adds, "sample_updates": self.sample_updates,
+                "tags": sorted(self.tags, key=str.lower),
+                "to_push": self.counts["add"] + self.counts["update"]}

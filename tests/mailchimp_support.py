@@ -1,0 +1,84 @@
+"""Shared pieces of the Mailchimp tests: a sandbox per test, an app on it, a committing reporter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaigns import sync
+from campaigns.mailchimp import Gateway
+from campaigns.models import LedgerEntry, SyncRun
+from campaigns.sandbox import SandboxServer, SandboxState, serve
+from crm import contacts
+from crm.models import Contact
+
+
+class Reporter:
+    """Progress that commits like the job runner's, and can ask to stop after N reports."""
+
+    def __init__(self, session: Session, stop_after: int | None = None) -> None:
+        self.session = session
+        self.stop_after = stop_after
+        self.reports = 0
+
+    def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        """Commit the work so far."""
+        self.reports += 1
+        self.session.commit()
+
+    def should_stop(self) -> bool:
+        """Stop once the report count passes ``stop_after``."""
+        return self.stop_after is not None and self.reports > self.stop_after
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """A fresh sandbox Mailchimp over HTTP, its audience in memory."""
+    server = serve(SandboxState(validate_webhooks=False))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mc_app(make_app: Callable[..., Flask], sandbox: SandboxServer) -> Flask:
+    """The standalone app talking to this test's sandbox."""
+    return make_app(CRM_MAILCHIMP_SANDBOX_URL=sandbox.url)
+
+
+def gateway_of(app: Flask) -> Gateway:
+    """Return the app's gateway."""
+    return app.extensions["campaigns"].gateway(app)  # type: ignore[no-any-return]
+
+
+def add(session: Session, email: str, **fields: Any) -> Contact:
+    """Create a contact (staff-made) and return it."""
+    return contacts.create(session, {"email": email, **fields}, actor="test")
+
+
+def push(app: Flask, session: Session, *, segment_id: int | None = None,
+         reporter: Reporter | None = None, gateway: Gateway | None = None,
+         connections: int = 10) -> tuple[SyncRun, dict[str, int]]:
+    """Create a sync and push it; return the sync and its counts."""
+    gw = gateway or gateway_of(app)
+    record = sync.create(session, audience_id=gw.config.audience_id, actor="test",
+                         segment_id=segment_id)
+    session.commit()
+    counts = sync.push(session, gw, record, reporter or Reporter(session),
+                       connections=connections)
+    session.commit()
+    return record, counts
+
+
+def members_by_email(server: SandboxServer) -> dict[str, dict[str, Any]]:
+    """Return the sandbox audience's members by lowercased address."""
+    return {m["email_address"].lower(): m for m in server.state.all_members(server.list_id)}
+
+
+def ledger_rows(session: Session) -> dict[int, LedgerEntry]:
+    """Return the ledger by contact id."""
+    return {row.contact_id: row for row in session.scalars(select(LedgerEntry))}
