@@ -74,14 +74,25 @@ def _feature_modules() -> list[Any]:
     return [importlib.import_module(f"tests.{path.stem}") for path in paths]
 
 
+# The blueprints whose routes the matrix must cover, and those that are JSON APIs (they
+# answer 401 rather than sending to the login page). A feature module may add its own.
+BLUEPRINTS = {"crm", "crm_accounts", "crm_api"}
+API_BLUEPRINTS = {"crm_api"}
+
 for _module in _feature_modules():
     ROUTES.update(_module.ROUTES)
+    BLUEPRINTS.update(getattr(_module, "BLUEPRINTS", ()))
+    API_BLUEPRINTS.update(getattr(_module, "API_BLUEPRINTS", ()))
+
+
+def is_api(endpoint: str) -> bool:
+    return endpoint.split(".")[0] in API_BLUEPRINTS
 
 
 def crm_rules(app: Flask) -> set[tuple[str, str]]:
     rules: set[tuple[str, str]] = set()
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] in ("crm", "crm_accounts", "crm_api"):
+        if rule.endpoint.split(".")[0] in BLUEPRINTS:
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 rules.add((rule.endpoint, method))
     return rules
@@ -145,11 +156,11 @@ def test_route_for_role(app: Flask, staff_users: dict[str, str], world: dict[str
         with app.app_context():
             contacts.delete(db.session, world["C"], actor="seed")
             db.session.commit()
-    is_api = endpoint.startswith("crm_api.")
+    api = is_api(endpoint)
     kwargs: dict[str, Any] = {}
     if body is not None:
-        kwargs = {"json": body} if is_api else {"data": body}
-    if is_api and role == "organizer":
+        kwargs = {"json": body} if api else {"data": body}
+    if api and role == "organizer":
         # The organizer calls the API with a token; the others with their session.
         kwargs["headers"] = {"Authorization": f"Bearer {world['bearer:organizer']}"}
         client = app.test_client()
@@ -166,7 +177,7 @@ def test_route_for_role(app: Flask, staff_users: dict[str, str], world: dict[str
         if permission != "public":
             assert "/login" not in location
     elif role == "anonymous":
-        if is_api:
+        if api:
             assert response.status_code == 401
         else:
             assert response.status_code == 302
@@ -184,7 +195,7 @@ def test_viewer_changes_nothing(app: Flask, staff_users: dict[str, str],
         if method == "GET" or endpoint.startswith("crm_accounts."):
             continue
         url = url_for_case(app, endpoint, args, world, "viewer")
-        kwargs = {"json": body} if endpoint.startswith("crm_api.") else {"data": body or {}}
+        kwargs = {"json": body} if is_api(endpoint) else {"data": body or {}}
         client.open(url, method=method, **kwargs)
     with app.app_context():
         contact = contacts.get(db.session, world["C"])
