@@ -24,12 +24,12 @@ class Accepted:
     contact_id: int
     email: str
     status: str
-    payload_json: str
+    payload_text: str
     hash: str
     tags: list[str]
 
 
-_COLUMNS = ("audience_id", "contact_id", "email", "status", "payload_json", "payload_hash",
+_COLUMNS = ("audience_id", "contact_id", "email", "status", "payload_text", "payload_hash",
             "tags", "synced_at")
 
 
@@ -55,7 +55,7 @@ def record(session: Session, audience_id: str, accepted: Iterable[Accepted],
         tags = tag_texts.get(key)
         if tags is None:
             tags = tag_texts[key] = bulk.convert("tags", list(key))
-        rows.append((audience_id, a.contact_id, a.email, a.status, a.payload_json, a.hash,
+        rows.append((audience_id, a.contact_id, a.email, a.status, a.payload_text, a.hash,
                      tags, moment))
     if sqlite:
         # The driver's executemany, not a Core upsert: that spent more time turning rows
@@ -83,8 +83,8 @@ def note_status(session: Session, audience_id: str, contact_id: int, status: str
         body["status"] = status
         if email:
             body["email_address"] = email
-        row.payload_json = members.canonical(body)
-        row.payload_hash = members.text_hash(row.payload_json)
+        row.payload_text = members.flatten(body)
+        row.payload_hash = members.text_hash(row.payload_text)
     if email:
         row.email = email
     row.synced_at = utcnow()

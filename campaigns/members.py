@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,9 +60,11 @@ def outgoing_status(here: str, known: str | None) -> tuple[str | None, str]:
             return None, f"{known} in Mailchimp"
         return ("pending" if known == "pending" else "subscribed"), ""
     if here == "pending":
+        # Pending here is an opt-in not yet confirmed: Mailchimp sends the confirmation,
+        # whatever it held before (even a subscribed member waits for it again).
         if known == "cleaned":
             return None, "cleaned in Mailchimp"
-        return ("subscribed" if known == "subscribed" else "pending"), ""
+        return "pending", ""
     if here == "unsubscribed":
         if known is None:
             return None, "unsubscribed"
@@ -96,22 +97,44 @@ def payload(row: ContactRow, status: str) -> dict[str, Any]:
     return {"email_address": row.email, "status": status, "merge_fields": merge_values(row)}
 
 
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_ADDRESS = ("addr1", "city", "state", "zip", "country")
+_SEP = "\x1f"  # the unit separator: never in a name, an address or an email
 
 
-def canonical(body: dict[str, Any]) -> str:
-    """Return a payload's canonical JSON text: equal payloads, equal texts."""
-    return _CANONICAL.encode(body)
+def flatten(body: dict[str, Any]) -> str:
+    """Return a payload as one line of its values in a fixed order (hashed and stored).
+
+    Cheaper than JSON by far, which matters: a sync hashes every contact in scope.
+    """
+    fields = body.get("merge_fields") or {}
+    address = fields.get("ADDRESS")
+    parts = [str(body.get("email_address", "")), str(body.get("status", ""))]
+    parts += [str(fields.get(tag, "")) for tag in ("FNAME", "LNAME", "PHONE")]
+    parts += ([str(address.get(k, "")) for k in _ADDRESS] if isinstance(address, dict)
+              else [""] * len(_ADDRESS))
+    return _SEP.join(parts)
+
+
+def unflatten(text: str) -> dict[str, Any]:
+    """Return the payload a ``flatten`` line was made from (blank fields left out)."""
+    parts = (text or "").split(_SEP)
+    if len(parts) != 5 + len(_ADDRESS):
+        return {}
+    fields: dict[str, Any] = {tag: value for tag, value in
+                              zip(("FNAME", "LNAME", "PHONE"), parts[2:5], strict=True) if value}
+    if any(parts[5:]):
+        fields["ADDRESS"] = dict(zip(_ADDRESS, parts[5:], strict=True))
+    return {"email_address": parts[0], "status": parts[1], "merge_fields": fields}
 
 
 def text_hash(text: str) -> str:
-    """Return the hash of a canonical payload text."""
+    """Return the hash of a flattened payload."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def payload_hash(body: dict[str, Any]) -> str:
     """Return a stable hash of a payload: equal payloads, equal hashes."""
-    return text_hash(canonical(body))
+    return text_hash(flatten(body))
 
 
 def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:

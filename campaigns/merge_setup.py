@@ -40,8 +40,18 @@ def check(gateway: Gateway, limit: int) -> dict[str, Any]:
 
 def ensure(gateway: Gateway, limit: int) -> list[str]:
     """Create the merge fields the sync and campaigns need; return warnings for any left out."""
+    return ensure_all(gateway, limit)[0]
+
+
+def ensure_all(gateway: Gateway, limit: int) -> tuple[list[str], bool]:
+    """Create the needed merge fields; return warnings and whether no creation failed.
+
+    A field left out for the budget is final until staff make room; one that failed to be
+    created is owed, and the next push tries again.
+    """
     fields = {f.tag for f in gateway.merge_fields()}
     warnings: list[str] = []
+    complete = True
     for tag, name, type_ in MEMBER_FIELDS + CAMPAIGN_FIELDS:
         if tag in fields:
             continue
@@ -59,9 +69,10 @@ def ensure(gateway: Gateway, limit: int) -> list[str]:
                     raise MergeFieldsMissing(
                         f"Could not create the merge field {tag} in Mailchimp: {exc}") from exc
                 warnings.append(f"Merge field {tag} was not created: {exc}")
+                complete = False
                 continue
         fields.add(tag)
-    return warnings
+    return warnings, complete
 
 
 def make_tag(gateway: Gateway, name: str) -> int:
@@ -87,31 +98,39 @@ class Setup:
         value = dict(mark.value) if mark is not None else {}
         checked = value.get("fields_checked_at")
         self.fields_fresh = bool(checked) and self.now - datetime.fromisoformat(checked) < TRUST
+        # A field that failed to be created last time: the next push tries again at once.
+        self.owed = bool(value.get("fields_owed"))
         self.tag_ids: dict[str, int] = {str(k): int(v) for k, v in
                                         (value.get("tag_ids") or {}).items()}
         self.tags_listed = False
+        self.dirty = False
         self.warnings: list[str] = list(value.get("warnings") or [])
 
     def fields(self) -> list[str]:
         """Make sure the merge fields exist (unless checked lately); return warnings."""
-        if not self.fields_fresh:
-            self.warnings = ensure(self.gateway, self.limit)
-            self.fields_fresh = True
-            self._save(fields_checked_at=self.now.isoformat())
+        if not self.fields_fresh or self.owed:
+            # Owed until the fields are in place, whatever happens next in this push.
+            self._save(fields_owed=True)
+            self.warnings, complete = ensure_all(self.gateway, self.limit)
+            self.fields_fresh, self.owed = complete, not complete
+            self._save(fields_owed=not complete,
+                       fields_checked_at=self.now.isoformat() if complete else None)
         return self.warnings
 
     def tag_id(self, name: str) -> int:
         """Return a tag's id, listing Mailchimp's tags once and creating one if missing."""
         if name not in self.tag_ids and not self.tags_listed:
             self.tag_ids.update({s.name: s.id for s in self.gateway.static_segments()})
-            self.tags_listed = True
+            self.tags_listed = self.dirty = True
         if name not in self.tag_ids:
             self.tag_ids[name] = make_tag(self.gateway, name)
+            self.dirty = True
         return self.tag_ids[name]
 
     def forget_tag(self, name: str) -> None:
         """Drop a tag id Mailchimp no longer knows (deleted there), to look it up again."""
         self.tag_ids.pop(name, None)
+        self.dirty = True
 
     def _save(self, **extra: Any) -> None:
         mark = self.session.get(MailchimpMark, self.name)
@@ -122,5 +141,7 @@ class Setup:
                       "warnings": self.warnings, **extra}
 
     def save(self) -> None:
-        """Remember the tag ids for the next push."""
-        self._save()
+        """Remember the tag ids for the next push, if they changed."""
+        if self.dirty:
+            self._save()
+            self.dirty = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.models import Base, UTCDateTime, utcnow
+
+from . import members
 
 SYNC_SCOPES = ("emailable", "segment")
 SYNC_STATUSES = ("planning", "planned", "syncing", "synced", "stopped", "failed")
@@ -29,9 +30,9 @@ class LedgerEntry(Base):
     # The member status Mailchimp holds, as far as we know (from syncs, webhooks, reconciling).
     status: Mapped[str] = mapped_column(String(20))
     payload_hash: Mapped[str] = mapped_column(String(64))
-    # The accepted payload as its canonical JSON text (the hash is of this text), so a dry
-    # run can show field-level changes; kept as text so a sync encodes each payload once.
-    payload_json: Mapped[str] = mapped_column(Text, default="{}")
+    # The accepted payload's values on one line (``members.flatten``; the hash is of this
+    # text), so a dry run can show field-level changes.
+    payload_text: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -41,8 +42,7 @@ class LedgerEntry(Base):
     @property
     def payload(self) -> dict[str, Any]:
         """Return the accepted payload."""
-        value = json.loads(self.payload_json or "{}")
-        return value if isinstance(value, dict) else {}
+        return members.unflatten(self.payload_text)
 
 
 class SyncRun(Base):

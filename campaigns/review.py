@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from crm.errors import NotFound
@@ -63,11 +63,14 @@ def open_for_contact(session: Session, contact_id: int) -> list[ReviewItem]:
         ReviewItem.contact_id == contact_id, ReviewItem.resolved_at.is_(None))))
 
 
-def refused(session: Session, contact_ids: list[int]) -> dict[int, set[str]]:
-    """Return the payload hashes Mailchimp refused per contact (open or dismissed items)."""
+def refused(session: Session, which: ColumnElement[bool]) -> dict[int, set[str]]:
+    """Return the payload hashes Mailchimp refused per contact (open or dismissed items).
+
+    ``which`` picks the contacts, as a condition on ``ReviewItem.contact_id``.
+    """
     found: dict[int, set[str]] = {}
     rows = session.execute(select(ReviewItem.contact_id, ReviewItem.payload_hash).where(
-        ReviewItem.contact_id.in_(contact_ids), ReviewItem.payload_hash != ""))
+        which, ReviewItem.payload_hash != ""))
     for contact_id, digest in rows:
         found.setdefault(contact_id, set()).add(digest)
     return found

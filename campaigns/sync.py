@@ -8,6 +8,7 @@ nothing: the next push (or a resume) sends exactly what is still missing.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -20,9 +21,12 @@ from crm.segments.dates import Clock
 
 from . import inbound, ledger, merge_setup, review
 from .mailchimp import BATCH_MAX, Gateway
+from .mailchimp_errors import MailchimpError
 from .models import SyncRun
 from .sync_plan import DryRun, Planned, count_scope, walk
 from .sync_push import BatchOutcome, send_batch
+
+REPORT_SECONDS = 1.0
 
 
 class SyncFailed(CRMError):
@@ -96,6 +100,15 @@ class _Push:
         self.next_to_settle = 0
         self.failure: str | None = None
         self.total = 0
+        self.reported = 0.0
+        self.report_seconds = REPORT_SECONDS
+
+    @property
+    def owed(self) -> bool:
+        """Tell whether an earlier push left a merge field to create."""
+        if self.setup is not None:
+            return self.setup.owed
+        return merge_setup.Setup(self.session, self.gateway, self.merge_field_limit).owed
 
     def prepare(self) -> None:
         """Before the first call: the merge fields (unless checked lately) and the tag ids."""
@@ -133,8 +146,12 @@ class _Push:
         self.counts["added"] += sum(1 for k in items if k in outcome.added)
         self.counts["updated"] += sum(1 for k in items if k in outcome.updated)
         for error in outcome.errors:
-            item = items.get(error.email.strip().lower())
-            status = outcome.opted_out.get(error.email.strip().lower())
+            key = error.email.strip().lower()
+            item = items.get(key)
+            status = outcome.opted_out.get(key)
+            if key in outcome.undecided:
+                self.counts["failed"] += 1
+                continue
             if item is not None and status is not None:
                 inbound.apply_status(self.session, item.contact_id, status,
                                      audience_id=self.sync.audience_id,
@@ -159,7 +176,13 @@ class _Push:
             self.sync.cursor = max(self.sync.cursor, done.upto)
             self.next_to_settle += 1
         self.sync.counts = dict(self.counts, calls=self.gateway.calls)
-        self.progress.progress(self.counts["examined"], self.total, self.message())
+        now = time.monotonic()
+        if now - self.reported >= self.report_seconds or outcome.failure is not None:
+            # Reporting commits: once a second keeps the work durable without a commit (and
+            # its disk sync) per batch. A crash loses at most that second's ledger rows, and
+            # the next push sends those members again; upserts make that harmless.
+            self.progress.progress(self.counts["examined"], self.total, self.message())
+            self.reported = now
 
     def message(self) -> str:
         """Describe progress in staff words."""
@@ -170,9 +193,14 @@ class _Push:
 
 def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, *,
          connections: int = 10, clock: Clock | None = None, actor: str = "Mailchimp sync",
-         merge_field_limit: int = 30) -> dict[str, int]:
-    """Push the sync's contacts to Mailchimp, resuming after its cursor; return the counts."""
+         merge_field_limit: int = 30, report_seconds: float = REPORT_SECONDS) -> dict[str, int]:
+    """Push the sync's contacts to Mailchimp, resuming after its cursor; return the counts.
+
+    Progress is reported (and so committed) at most every ``report_seconds``; 0 reports
+    after every batch.
+    """
     run = _Push(session, gateway, sync, progress, connections, actor, merge_field_limit)
+    run.report_seconds = report_seconds
     run.total = count_scope(session, sync, clock)
     sync.status = "syncing"
     progress.progress(run.counts["examined"], run.total, "Syncing…")
@@ -186,8 +214,13 @@ def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, 
 
         def submit(items: list[Planned], upto: int) -> None:
             nonlocal number
-            run.prepare()
-            ids = run.tag_ids(items)
+            try:
+                run.prepare()
+                ids = run.tag_ids(items)
+            except (MailchimpError, CRMError) as exc:
+                # Setting up failed: send nothing more, but settle what is already out.
+                run.failure = str(exc)
+                return
             pending.add(pool.submit(send_batch, gateway, number, upto, items, ids))
             number += 1
 
@@ -218,6 +251,12 @@ def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, 
         else:
             if batch:
                 submit(batch, last_id)
+            elif run.owed and not run.failure:
+                # Nothing to send, but a merge field is owed from an earlier push.
+                try:
+                    run.prepare()
+                except (MailchimpError, CRMError) as exc:
+                    run.failure = str(exc)
         drain(0)
     if not stopped and not run.failure:
         sync.cursor = max(sync.cursor, last_id)

@@ -23,6 +23,7 @@ class BatchOutcome:
     updated: set[str] = field(default_factory=set)
     errors: list[MemberError] = field(default_factory=list)
     opted_out: dict[str, str] = field(default_factory=dict)  # email → status in Mailchimp
+    undecided: set[str] = field(default_factory=set)  # refusals whose lookup failed
     tags_failed: set[str] = field(default_factory=set)
     tags_gone: set[str] = field(default_factory=set)  # tag ids Mailchimp no longer knows
     failure: MailchimpError | None = None
@@ -80,6 +81,8 @@ def _opt_outs(gateway: Gateway, outcome: BatchOutcome) -> None:
             try:
                 member = gateway.member(error.email)
             except MailchimpError:
+                # Not a refusal to review: the next sync sends them and asks again.
+                outcome.undecided.add(_key(error.email))
                 continue
             if member is not None and member.status in OPTED_OUT:
                 outcome.opted_out[_key(error.email)] = member.status

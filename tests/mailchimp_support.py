@@ -19,12 +19,17 @@ from crm.models import Contact
 
 
 class Reporter:
-    """Progress that commits like the job runner's, and can ask to stop after N reports."""
+    """Progress that commits like the job runner's; ``stop_after=N`` stops at check N + 1.
+
+    A push asks whether to stop after each batch it hands out, so with one connection
+    ``stop_after=2`` lets two batches go and stops before the third.
+    """
 
     def __init__(self, session: Session, stop_after: int | None = None) -> None:
         self.session = session
         self.stop_after = stop_after
         self.reports = 0
+        self.checks = 0
 
     def progress(self, done: int, total: int | None = None, message: str = "") -> None:
         """Commit the work so far."""
@@ -32,8 +37,9 @@ class Reporter:
         self.session.commit()
 
     def should_stop(self) -> bool:
-        """Stop once the report count passes ``stop_after``."""
-        return self.stop_after is not None and self.reports > self.stop_after
+        """Stop once asked more than ``stop_after`` times."""
+        self.checks += 1
+        return self.stop_after is not None and self.checks > self.stop_after
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def upgrade():
     sa.Column('email', sa.String(length=320), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('payload_hash', sa.String(length=64), nullable=False),
-    sa.Column('payload_json', sa.Text(), nullable=False),
+    sa.Column('payload_text', sa.Text(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('synced_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['crm_contacts.id'], name=op.f('fk_crm_mc_ledger_contact_id_crm_contacts'), ondelete='CASCADE'),
