@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -123,15 +124,26 @@ def fill(count: int) -> None:
     session.commit()
 
 
-def run_sync(gateway: CountingGateway, connections: int) -> tuple[float, dict[str, int]]:
-    """Push everyone subscribed; return the wall time and the sync's counts."""
+def cpu_seconds(pid: int | None = None) -> float:
+    """Return CPU time (user + system) used so far by this process or another one (Linux)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_sync(gateway: CountingGateway, connections: int,
+             sandbox_pid: int) -> tuple[float, dict[str, int], float, float]:
+    """Push everyone subscribed; return wall time, counts, and this and the sandbox's CPU."""
     session = db.session
     record = sync.create(session, audience_id=gateway.config.audience_id, actor="bench")
     session.commit()
-    started = time.perf_counter()
+    started, cpu, other = time.perf_counter(), cpu_seconds(), cpu_seconds(sandbox_pid)
     counts = sync.push(session, gateway, record, Quiet(session), connections=connections)
     session.commit()
-    return time.perf_counter() - started, counts
+    return (time.perf_counter() - started, counts, cpu_seconds() - cpu,
+            cpu_seconds(sandbox_pid) - other)
 
 
 def main() -> None:
@@ -158,7 +170,7 @@ def main() -> None:
                 config = app.extensions["campaigns"].gateway(app).config
                 gateway = CountingGateway(config)
                 gateway.counted = Counter()
-                seconds, counts = run_sync(gateway, args.connections)
+                seconds, counts, cpu, sandbox_cpu = run_sync(gateway, args.connections, proc.pid)
                 batches = gateway.counted["batch_upsert"]
                 setup = dict(gateway.counted - Counter(batch_upsert=batches))
                 print(f"first sync: {counts['added']:,} added, {counts['errors']} refused")
@@ -167,9 +179,11 @@ def main() -> None:
                 print(f"  wall time: {seconds:.2f} s against the limit's "
                       f"{limit_calls} / {args.connections} x {args.latency_ms / 1000:.2f} s = "
                       f"{limit_seconds:.2f} s ({seconds / limit_seconds:.2f}x; goal <= 1.5x)")
+                print(f"  CPU: {cpu:.2f} s in the app (reading, planning, ledger, SDK), "
+                      f"{sandbox_cpu:.2f} s in the sandbox")
                 again = CountingGateway(config)
                 again.counted = Counter()
-                seconds2, counts2 = run_sync(again, args.connections)
+                seconds2, counts2, _, _ = run_sync(again, args.connections, proc.pid)
                 print(f"re-sync: {counts2['unchanged']:,} unchanged, "
                       f"{sum(again.counted.values())} calls (goal 0), {seconds2:.2f} s")
                 db.session.remove()

@@ -115,6 +115,15 @@ def flatten(body: dict[str, Any]) -> str:
     return _SEP.join(parts)
 
 
+def flatten_row(row: ContactRow, status: str) -> str:
+    """Return ``flatten(payload(row, status))`` without building the payload (a re-sync
+    flattens every contact and builds payloads only for those that changed)."""
+    address = ([row.street, row.city, row.state, row.zip, "US"]
+               if row.street and row.city and row.state and row.zip else [""] * len(_ADDRESS))
+    return _SEP.join([row.email, status, row.first_name or "", row.last_name or "",
+                      row.phone or "", *address])
+
+
 def unflatten(text: str) -> dict[str, Any]:
     """Return the payload a ``flatten`` line was made from (blank fields left out)."""
     parts = (text or "").split(_SEP)

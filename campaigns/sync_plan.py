@@ -130,19 +130,19 @@ def classify(row: ContactRow, tags: list[str], previous: Known | None,
     status, reason = members.outgoing_status(row.email_status, known)
     if status is None:
         return Planned(row.id, row.email, "skip", reason, previous=previous)
-    body = members.payload(row, status)
-    text = members.flatten(body)
+    text = members.flatten_row(row, status)
     digest = members.text_hash(text)
     if refused and digest in refused:
         # Mailchimp refused exactly this before: retrying costs a call and fails again.
         return Planned(row.id, row.email, "skip", "refused by Mailchimp (see the review queue)",
                        previous=previous)
-    planned = Planned(row.id, row.email, "add", payload=body, hash=digest, text=text,
-                      tags=tags, previous=previous)
-    if previous is not None:
-        same = previous.payload_hash == digest and previous.tags_text == tags_text(tags)
-        planned.action = "unchanged" if same else "update"
-    return planned
+    if previous is not None and previous.payload_hash == digest \
+            and previous.tags_text == tags_text(tags):
+        return Planned(row.id, row.email, "unchanged", hash=digest, text=text, tags=tags,
+                       previous=previous)
+    return Planned(row.id, row.email, "add" if previous is None else "update",
+                   payload=members.payload(row, status), hash=digest, text=text, tags=tags,
+                   previous=previous)
 
 
 _COLUMNS = (Contact.id, Contact.email, Contact.email_status, Contact.first_name,

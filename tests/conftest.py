@@ -11,6 +11,7 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import inspect, text
 
 import crm.staff
 from config import Config
@@ -67,8 +68,7 @@ def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
         overrides.setdefault("SQLALCHEMY_DATABASE_URI", database_url(tmp_path))
         app = create_app(TestConfig, **overrides)
         with app.app_context():
-            Base.metadata.drop_all(db.engine)
-            Base.metadata.create_all(db.engine)
+            fresh_tables(db.engine)
         apps.append(app)
         return app
 
@@ -77,8 +77,25 @@ def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
         app.extensions["campaigns"].sandbox.stop()
         with app.app_context():
             db.session.remove()
-            Base.metadata.drop_all(db.engine)
+            if db.engine.dialect.name != "postgresql":
+                Base.metadata.drop_all(db.engine)
             db.engine.dispose()
+
+
+def fresh_tables(engine: Any) -> None:
+    """Give a test empty tables: emptied in one TRUNCATE on PostgreSQL, else made anew."""
+    # Dropping and creating some forty tables cost PostgreSQL about a second per test;
+    # emptying them when they are all there costs a few milliseconds. Ids restart at 1,
+    # as in a new table.
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    postgres = engine.dialect.name == "postgresql"
+    if postgres and set(tables) <= set(inspect(engine).get_table_names()):
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE TABLE " + ", ".join(f'"{name}"' for name in tables)
+                              + " RESTART IDENTITY CASCADE"))
+        return
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
 
 
 @pytest.fixture

@@ -320,7 +320,10 @@ def test_bulk_written_rows_read_back_like_orm_rows(session: Any, tmp_path: Path)
     contacts.create(session, {"email": "orm@example.org"}, actor="tester")
     session.flush()
     stored = dict(session.execute(select(Contact.email, cast(Contact.created_at, String))).all())
-    shape = {email: re.sub(r"\d", "9", value) for email, value in stored.items()}
+    # PostgreSQL prints fractions of a second without trailing zeros (and none at all for
+    # a whole second), so the fraction's length varies by row there: compare the rest.
+    shape = {email: re.sub(r"\d", "9", re.sub(r"\.\d+", "", value))
+             for email, value in stored.items()}
     assert shape["ann@example.org"] == shape["orm@example.org"], shape
     ann = contact(session, "ann@example.org")
     assert ann.custom_fields == {"Shirt size": "M"} and [t.name for t in ann.tags] == [

@@ -36,7 +36,7 @@ from campaigns.sandbox import SandboxServer
 from campaigns.sandbox.faults import FaultRule
 from crm import contacts
 from crm.models import Base, ConsentEvent, Contact, Tag, contact_tags
-from tests.conftest import TestConfig, database_url
+from tests.conftest import TestConfig, database_url, fresh_tables
 from tests.mailchimp_support import Reporter, add, gateway_of, members_by_email, push
 from wsgi import create_app, db
 
@@ -91,8 +91,7 @@ class World:
     def seed(self) -> None:
         """Make the tables and the 1,200 contacts."""
         with self.app.app_context():
-            Base.metadata.drop_all(db.engine)
-            Base.metadata.create_all(db.engine)
+            fresh_tables(db.engine)
             session = db.session
             self.ids.clear()
             self.pending.clear()

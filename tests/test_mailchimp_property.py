@@ -47,7 +47,7 @@ from campaigns.sandbox import SandboxServer, SandboxState, serve
 from campaigns.sync_plan import walk
 from crm import consent, contacts
 from crm.models import Base, ConsentEvent, Contact
-from tests.conftest import TestConfig, database_url
+from tests.conftest import TestConfig, database_url, fresh_tables
 from tests.mailchimp_support import add, gateway_of, members_by_email, push
 from wsgi import create_app, db
 
@@ -131,8 +131,7 @@ class ConsentMachine(RuleBasedStateMachine):
                                            kwargs={"poll_interval": 0.05}, daemon=True)
         self.web_thread.start()
         try:
-            Base.metadata.drop_all(db.engine)
-            Base.metadata.create_all(db.engine)
+            fresh_tables(db.engine)
         except BaseException:
             self.teardown()
             raise
@@ -161,7 +160,8 @@ class ConsentMachine(RuleBasedStateMachine):
         try:
             db.session.rollback()
             db.session.remove()
-            Base.metadata.drop_all(db.engine)
+            if db.engine.dialect.name != "postgresql":
+                Base.metadata.drop_all(db.engine)
         finally:
             db.engine.dispose()
             self.context.pop()

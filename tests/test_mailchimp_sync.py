@@ -248,9 +248,12 @@ def test_the_ledger_line_round_trips_a_payload() -> None:
                              "1 Main St", "Madison", "WI", "53703")
     body = members.payload(row, "subscribed")
     line = members.flatten(body)
+    assert members.flatten_row(row, "subscribed") == line
     assert members.unflatten(line) == body
     assert members.flatten(members.unflatten(line)) == line
-    bare = members.payload(members.ContactRow(2, "b@union.org", "pending"), "pending")
+    bare_row = members.ContactRow(2, "b@union.org", "pending", "", "Ruiz", None, "1 Main St")
+    bare = members.payload(bare_row, "pending")
     assert members.unflatten(members.flatten(bare)) == bare
+    assert members.flatten_row(bare_row, "pending") == members.flatten(bare)
     assert members.payload_hash(body) != members.payload_hash(bare)
     assert members.unflatten("not a ledger line") == {}
