@@ -360,7 +360,7 @@ RULE_NAMES = ("add_contact", "edit_contact", "edit_contact:unsubscribed", "edit_
 def test_consent_holds_whatever_happens_here_and_in_mailchimp(machine_database: None) -> None:
     RULES_RUN.clear()
     run_state_machine_as_test(ConsentMachine, settings=settings(
-        max_examples=25, stateful_step_count=15, deadline=None, database=None,
+        max_examples=15, stateful_step_count=15, deadline=None, database=None,
         # Each step talks HTTP, so shrinking a failure could take minutes: a failure is
         # reported with its steps as found.
         phases=[Phase.explicit, Phase.generate],
