@@ -606,7 +606,11 @@ def test_command_line_runs_in_the_foreground(tmp_path: Path) -> None:
             assert made.json()["total_created"] == 1
         finally:
             process.send_signal(2)  # Ctrl+C
-            _out, err = process.communicate(timeout=10)
+            try:
+                _out, err = process.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()  # never leave a test waiting on it forever
+                raise
     assert process.returncode == 0, err
     assert json.loads(data.read_text())["audiences"][0]["members"][0]["email_address"] == (
         "ann@union.org")

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 
 from .faults import Faults
 from .server import serve
 from .state import SandboxState
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +28,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-webhook-check", action="store_true",
                         help="register webhooks without Mailchimp's validating GET")
     args = parser.parse_args(argv)
+    # Started in the background by a script, a process inherits an ignored Ctrl+C: take it
+    # back, and let a plain kill (SIGTERM) stop it as cleanly, saving the data file.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     state = SandboxState(args.data, validate_webhooks=not args.no_webhook_check)
     sandbox = serve(state, args.host, args.port, Faults(latency=args.latency_ms / 1000))
     print(f"Sandbox Mailchimp at {sandbox.url} (audience {sandbox.list_id}); "
