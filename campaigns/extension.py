@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from . import throttle
-from .connection import GatewayFactory, SandboxHolder, config_for, is_sandbox
+from .connection import GatewayFactory, SandboxHolder, config_for
 from .mailchimp import Gateway
 
 QUICK_TIMEOUT = 8.0
@@ -130,8 +130,3 @@ class Campaigns:
             from . import pages
 
             pages.register(app, crm_state)
-
-
-def sandbox_in_use(app: Flask) -> bool:
-    """Tell whether this app talks to the sandbox Mailchimp."""
-    return is_sandbox(app)
