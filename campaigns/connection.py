@@ -98,3 +98,16 @@ def audience_id(app: Flask) -> str:
 
         return str(app.config.get("CRM_MAILCHIMP_AUDIENCE_ID") or DEFAULT_LIST_ID)
     return str(app.config.get("CRM_MAILCHIMP_AUDIENCE_ID") or "")
+
+
+def inbox_url(app: Flask) -> str | None:
+    """Return the root of the sandbox whose inbox the app can read, or None with a real key.
+
+    Give it to ``campaigns.sandbox_inbox``; the in-process sandbox is started if need be.
+    """
+    if not is_sandbox(app):
+        return None
+    configured = app.config.get("CRM_MAILCHIMP_SANDBOX_URL")
+    holder: SandboxHolder = app.extensions["campaigns"].sandbox
+    api_root = str(configured or holder.url(app)).rstrip("/")
+    return api_root[: -len("/3.0")] if api_root.endswith("/3.0") else api_root

@@ -13,6 +13,7 @@ import mailchimp_marketing
 import requests
 
 from . import throttle
+from .mailchimp_campaigns import CampaignCalls
 from .mailchimp_errors import MailchimpError, from_sdk, from_status_and_body
 from .mailchimp_types import (
     Audience,
@@ -65,8 +66,19 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-class Gateway:
-    """Domain-shaped calls to one audience, each retried and throttled per API key."""
+class _Final(Exception):
+    """Carries an error past the retry loop, which retries only a MailchimpError."""
+
+    def __init__(self, error: MailchimpError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class Gateway(CampaignCalls):
+    """Domain-shaped calls to one audience, each retried and throttled per API key.
+
+    The campaign calls come from ``CampaignCalls`` (campaigns/mailchimp_campaigns.py).
+    """
 
     def __init__(self, config: MailchimpConfig, *, sleep: Callable[[float], None] | None = None,
                  rng: Callable[[], float] | None = None) -> None:
@@ -98,7 +110,15 @@ class Gateway:
             self._local.client = client
         return client
 
-    def _call(self, fn: Callable[[Any], Any], *, retry_network: bool = True) -> Any:
+    def _call(self, fn: Callable[[Any], Any], *, retry_network: bool = True,
+              only_refused: bool = False) -> Any:
+        """Run one SDK call with the cap and retries.
+
+        ``retry_network=False``: a call that got no answer is not repeated (it may have been
+        applied). ``only_refused=True``: only a 429 is repeated, because every other failure,
+        a 5xx included, leaves unknown whether Mailchimp acted on the call.
+        """
+
         def once() -> Any:
             with self._count_lock:
                 self.calls += 1
@@ -115,8 +135,20 @@ class Gateway:
                 return None
             return result
 
-        return throttle.call_with_retries(once, self.config.retry, self._slots,
-                                          retry_network=retry_network, **self._waits)
+        def refused_only() -> Any:
+            try:
+                return once()
+            except MailchimpError as exc:
+                if exc.status != 429:
+                    raise _Final(exc) from None
+                raise
+
+        try:
+            return throttle.call_with_retries(refused_only if only_refused else once,
+                                              self.config.retry, self._slots,
+                                              retry_network=retry_network, **self._waits)
+        except _Final as final:
+            raise final.error from None
 
     @property
     def _list(self) -> str:

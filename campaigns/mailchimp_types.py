@@ -154,3 +154,42 @@ class Webhook:
         return cls(id=str(data.get("id", "")), url=str(data.get("url", "")),
                    events=tuple(k for k, v in events.items() if v),
                    sources=tuple(k for k, v in sources.items() if v))
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    """A campaign as Mailchimp reports it: its ids, status, settings and sending figures.
+
+    ``status`` is one of save, paused, schedule, sending, sent, canceled, canceling,
+    archived. ``send_time`` is the sending (or scheduled) time, None while there is none.
+    """
+
+    id: str
+    web_id: int
+    status: str
+    title: str
+    subject: str
+    segment_id: int | None
+    emails_sent: int
+    send_time: datetime | None
+    create_time: datetime | None
+    list_id: str = ""
+    recipient_count: int = 0
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> CampaignInfo:
+        """Build from a campaign object."""
+        settings = data.get("settings") or {}
+        recipients = data.get("recipients") or {}
+        segment = (recipients.get("segment_opts") or {}).get("saved_segment_id")
+        return cls(id=str(data.get("id", "")), web_id=int(data.get("web_id") or 0),
+                   status=str(data.get("status", "")),
+                   title=str(settings.get("title") or ""),
+                   subject=str(settings.get("subject_line") or ""),
+                   # Mailchimp says 0 (or nothing) when the whole audience is the target.
+                   segment_id=int(segment) if segment else None,
+                   emails_sent=int(data.get("emails_sent") or 0),
+                   send_time=_moment(data.get("send_time")),
+                   create_time=_moment(data.get("create_time")),
+                   list_id=str(recipients.get("list_id") or ""),
+                   recipient_count=int(recipients.get("recipient_count") or 0))

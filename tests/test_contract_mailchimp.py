@@ -28,6 +28,7 @@ from campaigns.mailchimp_errors import MailchimpError
 from campaigns.mailchimp_types import (
     Audience,
     BatchResult,
+    CampaignInfo,
     Member,
     MemberError,
     MergeField,
@@ -56,6 +57,11 @@ DEE = ContactRow(id=4, email="dee.okafor@example.org", email_status="subscribed"
 DEE_NEW_EMAIL = "dee@okafor.example.net"
 WEBHOOK_URL = "https://crm.example.org/crm/hooks/mailchimp/3f9c2a7e51d04b8c"
 MOST_REQUESTS_PER_CALL = 20  # paging must stop: Prism's answers say total_items 0
+CAMPAIGN_TITLE = "Rally for the contract, 2026-12"
+CAMPAIGN_HTML = ("<p>Dear *|FNAME|*,</p><p>Join us at the hall.</p>"
+                 "<p><a href=\"*|UNSUB|*\">Unsubscribe</a> *|LIST:ADDRESS|*</p>")
+CAMPAIGN_TEXT = "Dear *|FNAME|*,\n\nJoin us at the hall.\n\nUnsubscribe: *|UNSUB|*"
+ORGANIZER = "organizer@example.org"
 
 
 # -- the cases --------------------------------------------------------------------------
@@ -67,6 +73,7 @@ class Run:
     stateful: bool  # True against the sandbox: answers reflect earlier calls
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     segment_id: int = 8801  # any id for Prism; the sandbox's comes from create_static_segment
+    campaign_id: str = "42a7c0ffee"  # likewise; the sandbox's comes from create_campaign
 
 
 def _emails(*rows: ContactRow) -> set[str]:
@@ -208,6 +215,86 @@ def case_webhooks(gw: Gateway, run: Run) -> None:
         assert [h.url for h in hooks] == [WEBHOOK_URL]
 
 
+def _campaign(gw: Gateway, run: Run) -> CampaignInfo:
+    found = gw.campaign(run.campaign_id)
+    assert found is not None
+    return found
+
+
+def _next_quarter_hour(after: datetime) -> datetime:
+    moment = after.astimezone(UTC).replace(second=0, microsecond=0)
+    return moment + timedelta(minutes=15 - moment.minute % 15)
+
+
+def case_create_campaign(gw: Gateway, run: Run) -> None:
+    made = gw.create_campaign(title=CAMPAIGN_TITLE, subject="*|FNAME|*, the rally is on",
+                              preview_text="Saturday at the hall", from_name="Local 12",
+                              reply_to=ORGANIZER, segment_id=run.segment_id)
+    assert isinstance(made, CampaignInfo)
+    if run.stateful:
+        assert (made.status, made.title, made.segment_id, made.emails_sent) == (
+            "save", CAMPAIGN_TITLE, run.segment_id, 0)
+        assert made.send_time is None and made.create_time is not None
+        assert made.recipient_count == 1  # Ann; Cy is pending, Bo left the segment
+        run.campaign_id = made.id
+
+
+def case_find_campaign(gw: Gateway, run: Run) -> None:
+    found = gw.find_campaign(CAMPAIGN_TITLE)
+    assert found is None or isinstance(found, CampaignInfo)
+    if run.stateful:
+        assert found is not None and found.id == run.campaign_id
+        assert gw.find_campaign(CAMPAIGN_TITLE + " (not made)") is None
+
+
+def case_campaign(gw: Gateway, run: Run) -> None:
+    found = _campaign(gw, run)
+    if run.stateful:
+        assert (found.id, found.status, found.subject) == (
+            run.campaign_id, "save", "*|FNAME|*, the rally is on")
+        assert gw.campaign("0000000000") is None  # Mailchimp's 404, checked too
+
+
+def case_set_content(gw: Gateway, run: Run) -> None:
+    assert gw.set_content(run.campaign_id, html=CAMPAIGN_HTML, plain_text=CAMPAIGN_TEXT) is None
+
+
+def case_content(gw: Gateway, run: Run) -> None:
+    markup, text = gw.content(run.campaign_id)
+    assert isinstance(markup, str) and isinstance(text, str)
+    if run.stateful:
+        assert (markup, text) == (CAMPAIGN_HTML, CAMPAIGN_TEXT)
+
+
+def case_send_test(gw: Gateway, run: Run) -> None:
+    assert gw.send_test(run.campaign_id, [ORGANIZER, ANN.email]) is None
+    if run.stateful:
+        assert _campaign(gw, run).status == "save"  # a test sends nothing to the segment
+
+
+def case_schedule(gw: Gateway, run: Run) -> None:
+    when = _next_quarter_hour(datetime.now(UTC) + timedelta(days=1))
+    assert gw.schedule(run.campaign_id, when) is None
+    if run.stateful:
+        scheduled = _campaign(gw, run)
+        assert (scheduled.status, scheduled.send_time) == ("schedule", when)
+
+
+def case_unschedule(gw: Gateway, run: Run) -> None:
+    assert gw.unschedule(run.campaign_id) is None
+    if run.stateful:
+        back = _campaign(gw, run)
+        assert (back.status, back.send_time) == ("save", None)
+
+
+def case_send(gw: Gateway, run: Run) -> None:
+    assert gw.send(run.campaign_id) is None
+    if run.stateful:
+        sent = _campaign(gw, run)
+        assert (sent.status, sent.emails_sent) == ("sent", 1)
+        assert sent.send_time is not None
+
+
 # Each public Gateway method and the case that drives it; against the sandbox they run in
 # this order, each building on the ones before.
 CONTRACT_CASES: dict[str, Callable[[Gateway, Run], None]] = {
@@ -225,6 +312,15 @@ CONTRACT_CASES: dict[str, Callable[[Gateway, Run], None]] = {
     "static_segments": case_static_segments,
     "add_webhook": case_add_webhook,
     "webhooks": case_webhooks,
+    "create_campaign": case_create_campaign,
+    "find_campaign": case_find_campaign,
+    "campaign": case_campaign,
+    "set_content": case_set_content,
+    "content": case_content,
+    "send_test": case_send_test,
+    "schedule": case_schedule,
+    "unschedule": case_unschedule,
+    "send": case_send,
 }
 
 

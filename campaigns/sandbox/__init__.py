@@ -9,20 +9,22 @@ It stands in for Mailchimp when no API key is configured, in tests, and in bench
         ...
 
 Any HTTP basic auth key is accepted. ``sandbox.state`` holds the data and the call log,
-``sandbox.faults`` adds latency and scripted failures.
+``sandbox.faults`` adds latency and scripted failures. Campaigns are sent to an inbox that
+the admin endpoints under /_sandbox show (see sandbox/campaign_routes.py).
 """
 
 from __future__ import annotations
 
 from .app import DropConnection, SandboxApp
 from .core import CallRecord
+from .faults import CAMPAIGN_STEPS, FaultRule, Faults
 from .faults import KINDS as FAULT_KINDS
-from .faults import FaultRule, Faults
 from .model import DEFAULT_LIST_ID, SandboxProblem, subscriber_hash
 from .server import SandboxServer, serve
 from .state import SandboxState
 
 __all__ = [
+    "CAMPAIGN_STEPS",
     "DEFAULT_LIST_ID",
     "FAULT_KINDS",
     "CallRecord",

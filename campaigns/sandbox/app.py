@@ -131,7 +131,10 @@ class SandboxApp:
         adapter = url_map.bind("sandbox.localhost", path_info=subpath)
         try:
             index, arguments = adapter.match(subpath, method=request.method)
-            status, body = routes[index][2](self.state, request, **arguments)
+            result = routes[index][2](self.state, request, **arguments)
+            if isinstance(result, Response):
+                return result  # a page of the sandbox's own, such as the unsubscribe one
+            status, body = result
             return json_response(status, body)
         except NotFound:
             return problem_response(not_found())

@@ -26,6 +26,9 @@ from .model import (
 
 FILE_FORMAT = 1
 MAX_CALLS_LOGGED = 200_000
+# The inbox keeps the newest messages only: each holds a whole rendered email.
+MAX_INBOX = 20_000
+DEFAULT_PUBLIC_URL = "http://sandbox.localhost"
 _log = logging.getLogger(__name__)
 
 
@@ -52,6 +55,12 @@ class StateCore:
         self.save_delay = save_delay
         self.audiences: dict[str, Audience] = {}
         self.deliveries: list[dict[str, Any]] = []
+        # Campaigns by id (plain dicts, see sandbox/campaigns.py) and the mail they sent.
+        self.campaigns: dict[str, dict[str, Any]] = {}
+        self.inbox: deque[dict[str, Any]] = deque(maxlen=MAX_INBOX)
+        self._next_campaign = 0
+        # Where links in sent mail point (unsubscribe); the running server sets its own.
+        self.public_url = DEFAULT_PUBLIC_URL
         # Bounded so a sandbox left running for days does not grow without end.
         self._calls: deque[CallRecord] = deque(maxlen=MAX_CALLS_LOGGED)
         self._next_web_id = 1001
@@ -113,6 +122,10 @@ class StateCore:
     def _take_segment_id(self) -> int:
         self._next_segment_id += 1
         return self._next_segment_id
+
+    def _take_campaign_number(self) -> int:
+        self._next_campaign += 1
+        return self._next_campaign
 
     def now_iso(self) -> str:
         """Return the state's clock reading, formatted as Mailchimp formats times."""
@@ -201,9 +214,14 @@ class StateCore:
         self.flush()
 
     def _snapshot(self) -> dict[str, Any]:
+        # Campaigns are changed in place, but only in their top-level values, so a copy of
+        # each one (and messages are never changed) stays true outside the lock.
         return {"format": FILE_FORMAT, "next_web_id": self._next_web_id,
                 "next_segment_id": self._next_segment_id,
-                "audiences": [a.to_json() for a in self.audiences.values()]}
+                "next_campaign": self._next_campaign,
+                "audiences": [a.to_json() for a in self.audiences.values()],
+                "campaigns": [dict(c) for c in self.campaigns.values()],
+                "inbox": list(self.inbox)}
 
     def _load_file(self, path: Path) -> None:
         try:
@@ -215,6 +233,8 @@ class StateCore:
             _log.warning("sandbox data %s unreadable (%s); moved to %s, starting empty",
                          path, exc, aside)
             self.audiences.clear()
+            self.campaigns.clear()
+            self.inbox.clear()
 
     def _load(self, data: dict[str, Any]) -> None:
         if data.get("format") != FILE_FORMAT:
@@ -224,3 +244,7 @@ class StateCore:
         for saved in data.get("audiences", []):
             audience = Audience.from_json(saved)
             self.audiences[audience.id] = audience
+        # Files written before campaigns existed have none of these keys.
+        self._next_campaign = int(data.get("next_campaign", self._next_campaign))
+        self.campaigns = {c["id"]: dict(c) for c in data.get("campaigns", [])}
+        self.inbox.extend(data.get("inbox", []))

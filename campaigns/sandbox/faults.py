@@ -10,14 +10,37 @@ Kinds, and what the client sees:
   (Mailchimp did it, the client never heard).
 * ``"bare403"``: 403 with an empty body, as Mailchimp answers under very high load.
 * ``"html502"``: 502 with an HTML page, as a proxy in front of Mailchimp would.
+
+A rule picks its calls by HTTP method and a piece of the path (``path_contains``), or by a
+regular expression the whole path must match (``path_pattern``). ``add_step`` names the
+campaign calls, which a piece of path cannot tell apart (POST /campaigns is also the start
+of every action's path)::
+
+    sandbox.faults.add_step("drop_after", "send")            # any campaign's send
+    sandbox.faults.add_step("500", "create")                 # POST /campaigns only
+    sandbox.faults.add_step("timeout", "content", campaign_id=cid)
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
 KINDS = ("429", "500", "503", "timeout", "drop", "drop_after", "bare403", "html502")
+_ANY_ID = "[^/]+"
+# Each campaign call: its method and its path, with {id} for the campaign's id.
+CAMPAIGN_STEPS: dict[str, tuple[str, str]] = {
+    "create": ("POST", "/3.0/campaigns"),
+    "list": ("GET", "/3.0/campaigns"),
+    "get": ("GET", "/3.0/campaigns/{id}"),
+    "content": ("PUT", "/3.0/campaigns/{id}/content"),
+    "get_content": ("GET", "/3.0/campaigns/{id}/content"),
+    "test": ("POST", "/3.0/campaigns/{id}/actions/test"),
+    "schedule": ("POST", "/3.0/campaigns/{id}/actions/schedule"),
+    "unschedule": ("POST", "/3.0/campaigns/{id}/actions/unschedule"),
+    "send": ("POST", "/3.0/campaigns/{id}/actions/send"),
+}
 
 
 @dataclass
@@ -31,11 +54,14 @@ class FaultRule:
     after: int = 0
     seen: int = 0
     fired: int = 0
+    path_pattern: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         """Tell whether a call is one this rule is about (before counting)."""
         return ((self.method is None or self.method == method.upper())
-                and (self.path_contains is None or self.path_contains in path))
+                and (self.path_contains is None or self.path_contains in path)
+                and (self.path_pattern is None
+                     or re.fullmatch(self.path_pattern, path.rstrip("/")) is not None))
 
     @property
     def spent(self) -> bool:
@@ -53,16 +79,31 @@ class Faults:
         self._lock = threading.Lock()
 
     def add(self, kind: int | str, method: str | None = None, path_contains: str | None = None,
-            times: int | None = 1, after: int = 0) -> FaultRule:
+            times: int | None = 1, after: int = 0,
+            path_pattern: str | None = None) -> FaultRule:
         """Script a fault for the next matching calls; ``times=None`` means every one."""
         kind = str(kind)
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {', '.join(KINDS)}")
+        if path_pattern is not None:
+            re.compile(path_pattern)  # a typo fails here, not silently at match time
         rule = FaultRule(kind=kind, method=method.upper() if method else None,
-                         path_contains=path_contains, times=times, after=after)
+                         path_contains=path_contains, times=times, after=after,
+                         path_pattern=path_pattern)
         with self._lock:
             self.rules.append(rule)
         return rule
+
+    def add_step(self, kind: int | str, step: str, campaign_id: str | None = None,
+                 times: int | None = 1, after: int = 0) -> FaultRule:
+        """Script a fault for one campaign call (see ``CAMPAIGN_STEPS``), of any campaign or one."""
+        if step not in CAMPAIGN_STEPS:
+            raise ValueError(f"unknown campaign step {step!r}; use one of "
+                             f"{', '.join(CAMPAIGN_STEPS)}")
+        method, path = CAMPAIGN_STEPS[step]
+        ident = re.escape(campaign_id) if campaign_id else _ANY_ID
+        pattern = re.escape(path).replace(re.escape("{id}"), ident)
+        return self.add(kind, method=method, times=times, after=after, path_pattern=pattern)
 
     def clear(self) -> None:
         """Remove every scripted fault (latency stays)."""

@@ -1,48 +1,22 @@
 """The routing table: which Mailchimp endpoint (and sandbox admin endpoint) does what.
 
 A handler takes ``(state, request, **path_arguments)`` and returns ``(status, body)``; a
-body of None means no content (204). Errors are raised as ``SandboxProblem``.
+body of None means no content (204). A sandbox page returns a ready werkzeug ``Response``
+instead. Errors are raised as ``SandboxProblem``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from .model import STATUSES, SandboxProblem, field_invalid, parse_iso, subscriber_hash
+from .campaign_routes import CAMPAIGN_ADMIN_ROUTES, CAMPAIGN_API_ROUTES, Route
+from .model import STATUSES, field_invalid, parse_iso, subscriber_hash
+from .parsing import int_arg, json_body
 from .state import SandboxState
 
-Handler = Callable[..., tuple[int, Any]]
-Route = tuple[str, str, Handler]  # (HTTP method, werkzeug rule, handler)
-
-
-def json_body(request: Request) -> Any:
-    """Return the request's JSON body ({} when empty), or raise Mailchimp's parse problem."""
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise SandboxProblem(400, "Bad Request",
-                             "We encountered an unspecified JSON parsing error.") from None
-
-
-def int_arg(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    """Return a non-negative integer query argument, or raise a 400 problem."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise field_invalid(name, f"{name} should be a whole number.") from None
-    if value < 0 or (maximum is not None and value > maximum):
-        raise field_invalid(name, f"{name} should be between 0 and {maximum or 'any'}.")
-    return value
+__all__ = ["ADMIN_ROUTES", "API_ROUTES", "CAMPAIGN_ROUTES", "Route", "int_arg", "json_body"]
 
 
 def ping(state: SandboxState, request: Request) -> tuple[int, Any]:
@@ -207,11 +181,8 @@ LIST_ROUTES: list[Route] = [
     ("DELETE", "/lists/<list_id>/webhooks/<webhook_id>", delete_webhook),
 ]
 
-# Campaign endpoints belong here, in the same (method, rule, handler) form, e.g.
-# ("POST", "/campaigns", ...), ("PUT", "/campaigns/<campaign_id>/content", ...),
-# ("POST", "/campaigns/<campaign_id>/actions/<any(test,schedule,unschedule,send):action>", ...),
-# ("GET", "/reports/<campaign_id>", ...). Their state would sit beside the audiences'.
-CAMPAIGN_ROUTES: list[Route] = []
+# Campaigns, their content and actions; the handlers are in sandbox/campaign_routes.py.
+CAMPAIGN_ROUTES: list[Route] = CAMPAIGN_API_ROUTES
 
 API_ROUTES: list[Route] = LIST_ROUTES + CAMPAIGN_ROUTES
 
@@ -220,4 +191,5 @@ ADMIN_ROUTES: list[Route] = [
     ("POST", "/lists/<list_id>/members/<member>/status", admin_status),
     ("GET", "/deliveries", admin_deliveries),
     ("GET", "/calls", admin_calls),
+    *CAMPAIGN_ADMIN_ROUTES,
 ]

@@ -61,6 +61,9 @@ class SandboxServer:
         self._server = server
         self.host = host
         self.port = server.port
+        # Links in the mail it sends (unsubscribe) lead back to this server.
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        state.public_url = f"http://{reachable}:{self.port}"
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"mailchimp-sandbox-{self.port}", daemon=True)
         self._stopped = False

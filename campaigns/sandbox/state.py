@@ -1,8 +1,8 @@
 """``SandboxState``: the sandbox Mailchimp's whole memory, thread-safe and free of HTTP.
 
-The parts live in their own modules (members, segments and merge fields, webhooks); this
-class puts them together. Every method takes the one lock for as long as it reads or
-changes data, and never while it sleeps or talks to the network.
+The parts live in their own modules (members, segments and merge fields, webhooks,
+campaigns and their inbox); this class puts them together. Every method takes the one lock
+for as long as it reads or changes data, and never while it sleeps or talks to the network.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .campaigns import CampaignsMixin
 from .core import CallRecord
 from .model import DEFAULT_LIST_ID, utc_now
-from .webhooks import WebhooksMixin
 
 __all__ = ["DEFAULT_LIST_ID", "CallRecord", "SandboxState"]
 
 
-class SandboxState(WebhooksMixin):
-    """In-memory audiences, members, merge fields, tags, webhooks and a log of API calls.
+class SandboxState(CampaignsMixin):
+    """In-memory audiences, members, tags, webhooks, campaigns, their inbox and a call log.
 
     With ``path`` the state is read from that JSON file at start and written back (atomically,
     ``save_delay`` seconds after a change) so it outlives a restart.

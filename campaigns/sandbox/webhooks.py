@@ -119,10 +119,11 @@ class WebhooksMixin(SegmentsMixin):
             self._changed()
 
     def change_status(self, list_id: str, member: str, status: str, reason: str = "",
-                      source: str = "user") -> list[dict[str, Any]]:
+                      source: str = "user", campaign_id: str = "") -> list[dict[str, Any]]:
         """Change a member's status as if they did it in Mailchimp, then deliver webhooks.
 
         ``member`` is an email address or subscriber hash; returns one record per delivery.
+        ``campaign_id`` names the campaign whose unsubscribe link was used, if one was.
         """
         if status not in EVENT_OF_STATUS:
             raise field_invalid("status", "Use subscribed, unsubscribed or cleaned.")
@@ -144,7 +145,8 @@ class WebhooksMixin(SegmentsMixin):
             audience.version += 1
             self._changed()
             event = EVENT_OF_STATUS[status]
-            form = self._webhook_form(audience.render_member(updated), event, reason)
+            form = self._webhook_form(audience.render_member(updated), event, reason,
+                                      campaign_id)
             targets = [h["url"] for h in audience.webhooks.values()
                        if h["events"].get(event) and h["sources"].get(source)]
         return [self._deliver(url, event, form) for url in targets]
@@ -157,8 +159,8 @@ class WebhooksMixin(SegmentsMixin):
                 list_id = next(iter(self.audiences))
         return self.change_status(list_id, email, status, reason, source)
 
-    def _webhook_form(self, member: dict[str, Any], event: str,
-                      reason: str) -> list[tuple[str, str]]:
+    def _webhook_form(self, member: dict[str, Any], event: str, reason: str,
+                      campaign_id: str = "") -> list[tuple[str, str]]:
         fired_at = parse_iso(self.now_iso()).strftime("%Y-%m-%d %H:%M:%S")
         data: dict[str, Any] = {"list_id": member["list_id"], "email": member["email_address"]}
         if event == "cleaned":
@@ -169,7 +171,7 @@ class WebhooksMixin(SegmentsMixin):
                     "email_type": member["email_type"], "ip_opt": member["ip_opt"],
                     "web_id": member["web_id"], "merges": merges}
             if event == "unsubscribe":
-                data.update(action="unsub", reason=reason, campaign_id="")
+                data.update(action="unsub", reason=reason, campaign_id=campaign_id)
             else:
                 data["ip_signup"] = member["ip_signup"]
         return [("type", event), ("fired_at", fired_at), *flatten("data", data)]
