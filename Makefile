@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 FLASK := $(BIN)/flask --app wsgi
 ADMIN_EMAIL ?= admin@example.org
+# The demo's footer address and donation page; set your own in the environment or .env.
+DEMO_ENV := CRM_ORG_POSTAL_ADDRESS="$${CRM_ORG_POSTAL_ADDRESS:-123 Demo Street, Madison, WI 53703}" \
+	CRM_DONATE_URL="$${CRM_DONATE_URL:-https://secure.actblue.com/donate/demo-progress}" \
+	CRM_CAMPAIGN_REPLY_TO="$${CRM_CAMPAIGN_REPLY_TO:-office@example.org}"
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint bench worker clean
@@ -21,7 +25,8 @@ run: install
 	$(FLASK) db upgrade heads
 	$(FLASK) crm ensure-admin $(ADMIN_EMAIL)
 	$(FLASK) crm demo --if-empty
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) campaigns demo
+	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

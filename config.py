@@ -48,3 +48,10 @@ class Config:
     CRM_MAILCHIMP_WEBHOOK_SECRET = os.environ.get("CRM_MAILCHIMP_WEBHOOK_SECRET") or None
     CRM_MAILCHIMP_RECONCILE_MINUTES = int(os.environ.get("CRM_MAILCHIMP_RECONCILE_MINUTES", "60"))
     CRM_MAILCHIMP_SANDBOX_URL = os.environ.get("CRM_MAILCHIMP_SANDBOX_URL") or None
+    # Every campaign's footer shows the postal address (CAN-SPAM); unset, none can be sent.
+    CRM_ORG_POSTAL_ADDRESS = os.environ.get("CRM_ORG_POSTAL_ADDRESS", "")
+    CRM_PUBLIC_URL = os.environ.get("CRM_PUBLIC_URL", "http://127.0.0.1:5000")
+    CRM_DONATE_URL = os.environ.get("CRM_DONATE_URL", "")
+    CRM_CAMPAIGN_FROM_NAME = os.environ.get("CRM_CAMPAIGN_FROM_NAME") or None
+    CRM_CAMPAIGN_REPLY_TO = os.environ.get("CRM_CAMPAIGN_REPLY_TO", "")
+    CRM_RATELIMIT_STORAGE_URI = os.environ.get("CRM_RATELIMIT_STORAGE_URI", "memory://")

@@ -90,6 +90,19 @@ class Campaigns:
           of starting one in this process (``python -m campaigns.sandbox``).
         - ``CRM_MAILCHIMP_SANDBOX_DATA`` [instance/mailchimp-sandbox.json]: where the
           in-process sandbox keeps its audience ("" keeps it in memory only).
+        - ``CRM_ORG_POSTAL_ADDRESS`` [""]: the postal address every email's footer must show
+          (CAN-SPAM); a campaign cannot be marked ready without it.
+        - ``CRM_PUBLIC_URL`` ["http://127.0.0.1:5000"]: the address people reach this app
+          at, for the response links in emails.
+        - ``CRM_DONATE_URL`` [""]: the donation page (ActBlue or any URL) new chip-in
+          appeals link to, with their refcode and amount.
+        - ``CRM_CAMPAIGN_FROM_NAME`` [CRM_ORG_NAME] and ``CRM_CAMPAIGN_REPLY_TO`` [""]: the
+          sender new campaigns start with.
+        - ``CRM_SUPPRESSION_GROUPS`` [("Do not email",)]: groups whose members no campaign
+          reaches.
+        - ``CRM_RESPONSE_TOKEN_DAYS`` [60]: how long a response link keeps working.
+        - ``CRM_RESPONSE_RATE_LIMIT`` ["30 per minute"]: the public response pages' limit
+          per address; ``CRM_RATELIMIT_STORAGE_URI`` ["memory://"] where it is counted.
         """
         crm_state = app.extensions.get("crm")
         if crm_state is None:
@@ -111,12 +124,26 @@ class Campaigns:
         config.setdefault("CRM_MAILCHIMP_RECONCILE_MINUTES", 60)
         config.setdefault("CRM_MAILCHIMP_SANDBOX_URL", None)
         config.setdefault("CRM_MAILCHIMP_SANDBOX_DATA", None)
+        config.setdefault("CRM_ORG_POSTAL_ADDRESS", "")
+        config.setdefault("CRM_PUBLIC_URL", "http://127.0.0.1:5000")
+        config.setdefault("CRM_DONATE_URL", "")
+        config.setdefault("CRM_CAMPAIGN_FROM_NAME", None)
+        config.setdefault("CRM_CAMPAIGN_REPLY_TO", "")
+        config.setdefault("CRM_SUPPRESSION_GROUPS", ("Do not email",))
+        config.setdefault("CRM_RESPONSE_TOKEN_DAYS", 60)
+        config.setdefault("CRM_RESPONSE_RATE_LIMIT", "30 per minute")
+        config.setdefault("CRM_RATELIMIT_STORAGE_URI", "memory://")
         state = CampaignsState(crm=crm_state)
         if self.gateway_factory is not None:
             state.gateway_factory = self.gateway_factory
         app.extensions["campaigns"] = state
 
-        from . import cli, jobs, schedule
+        from . import (
+            cli,
+            demo_cli,  # noqa: F401  (importing it adds ``demo`` to the group)
+            jobs,
+            schedule,
+        )
 
         jobs.install(crm_state)
         cli.register(app)

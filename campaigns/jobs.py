@@ -11,10 +11,11 @@ from crm.current import segment_clock
 from crm.job_runner import Reporter
 from crm.models import Job
 
-from . import reconcile, sync
+from . import campaign_config, composing, reconcile, send_job, sending, sync
 
 SYNC = "mailchimp_sync"
 RECONCILE = "mailchimp_reconcile"
+SEND = "campaign_send"
 
 
 def gateway() -> Any:
@@ -62,7 +63,43 @@ def run_reconcile(session: Session, job: Job, reporter: Reporter) -> dict[str, A
     return counts
 
 
+def sender(session: Session, campaign_id: int, reporter: Any) -> send_job.Sender:
+    """Build the send job's worker for a campaign from the current app's settings."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    campaign = composing.get(session, campaign_id)
+    return send_job.Sender(
+        session=session, gateway=gateway(), campaign=campaign, progress=reporter,
+        settings=campaign_config.settings(app, campaign), rules=campaign_config.rules(app),
+        connections=int(app.config["CRM_MAILCHIMP_MAX_CONNECTIONS"]),
+        merge_field_limit=int(app.config["CRM_MAILCHIMP_MERGE_FIELD_LIMIT"]),
+        clock=segment_clock())
+
+
+def run_send(session: Session, job: Job, reporter: Reporter) -> dict[str, Any]:
+    """Send (or schedule) a campaign, resuming at the step an earlier run stopped at."""
+    campaign_id = int(job.params["campaign_id"])
+    worker = sender(session, campaign_id, reporter)
+    worker.campaign.job_id = job.id
+    try:
+        result = worker.run()
+    except send_job.SendStopped as exc:
+        reporter.summary = str(exc)
+        return {"campaign_id": campaign_id, "stopped": True}
+    except Exception as exc:
+        session.rollback()
+        campaign = composing.get(session, campaign_id)
+        if campaign.status == "sending":
+            sending.failed(campaign, str(exc))
+        session.commit()
+        raise
+    reporter.summary = (f"Sent to {result['recipients']:,} recipients."
+                        if result["status"] == "sent" else
+                        f"Scheduled for {result['recipients']:,} recipients.")
+    return result
+
+
 def install(crm_state: Any) -> None:
     """Register the job kinds with the CRM."""
     crm_state.add_job_handler(SYNC, run_sync)
     crm_state.add_job_handler(RECONCILE, run_reconcile)
+    crm_state.add_job_handler(SEND, run_send)

@@ -12,7 +12,7 @@ from crm.models import Base, UTCDateTime, utcnow
 
 from . import members
 
-SYNC_SCOPES = ("emailable", "segment")
+SYNC_SCOPES = ("emailable", "segment", "campaign")
 SYNC_STATUSES = ("planning", "planned", "syncing", "synced", "stopped", "failed")
 WEBHOOK_TYPES = ("subscribe", "unsubscribe", "profile", "upemail", "cleaned", "campaign")
 
@@ -57,6 +57,10 @@ class SyncRun(Base):
         ForeignKey("crm_segments.id", ondelete="SET NULL")
     )
     segment_name: Mapped[str | None] = mapped_column(String(200))
+    # A campaign's send: its included recipients, with their merge values for that campaign.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crm_mc_campaigns.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default="planning")
     job_id: Mapped[int | None] = mapped_column(ForeignKey("crm_jobs.id", ondelete="SET NULL"))
     # The dry run's counts, reasons, sample changes and warnings.
@@ -122,3 +126,10 @@ class MailchimpMark(Base):
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The campaign tables share this metadata (migrations and create_all see them through here).
+from .campaign_models import Campaign, Recipient, Response  # noqa: E402
+
+__all__ = ["Campaign", "LedgerEntry", "MailchimpMark", "Recipient", "Response", "ReviewItem",
+           "SyncRun", "WebhookEvent"]

@@ -9,6 +9,7 @@ nothing: the next push (or a resume) sends exactly what is still missing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -102,6 +103,8 @@ class _Push:
         self.total = 0
         self.reported = 0.0
         self.report_seconds = REPORT_SECONDS
+        self.campaign_segment: int | None = None
+        self.on_settled: Callable[[BatchOutcome], None] | None = None
 
     @property
     def owed(self) -> bool:
@@ -143,6 +146,8 @@ class _Push:
                                                 item.payload["status"], item.text,
                                                 item.hash, sorted(tags, key=str.lower)))
         ledger.record(self.session, self.sync.audience_id, accepted)
+        if self.on_settled is not None:
+            self.on_settled(outcome)
         self.counts["added"] += sum(1 for k in items if k in outcome.added)
         self.counts["updated"] += sum(1 for k in items if k in outcome.updated)
         for error in outcome.errors:
@@ -193,14 +198,18 @@ class _Push:
 
 def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, *,
          connections: int = 10, clock: Clock | None = None, actor: str = "Mailchimp sync",
-         merge_field_limit: int = 30, report_seconds: float = REPORT_SECONDS) -> dict[str, int]:
+         merge_field_limit: int = 30, report_seconds: float = REPORT_SECONDS,
+         campaign_segment: int | None = None,
+         on_settled: Callable[[BatchOutcome], None] | None = None) -> dict[str, int]:
     """Push the sync's contacts to Mailchimp, resuming after its cursor; return the counts.
 
     Progress is reported (and so committed) at most every ``report_seconds``; 0 reports
-    after every batch.
+    after every batch. A campaign's send passes its static segment (each batch's subscribed
+    members join it) and ``on_settled``, told of every batch once it is written.
     """
     run = _Push(session, gateway, sync, progress, connections, actor, merge_field_limit)
     run.report_seconds = report_seconds
+    run.campaign_segment, run.on_settled = campaign_segment, on_settled
     run.total = count_scope(session, sync, clock)
     sync.status = "syncing"
     progress.progress(run.counts["examined"], run.total, "Syncing…")
@@ -221,7 +230,8 @@ def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, 
                 # Setting up failed: send nothing more, but settle what is already out.
                 run.failure = str(exc)
                 return
-            pending.add(pool.submit(send_batch, gateway, number, upto, items, ids))
+            pending.add(pool.submit(send_batch, gateway, number, upto, items, ids,
+                                    run.campaign_segment))
             number += 1
 
         def drain(limit: int) -> None:

@@ -20,7 +20,7 @@ from crm.segments.dates import Clock
 
 from . import members, review
 from .members import ContactRow
-from .models import LedgerEntry, ReviewItem, SyncRun
+from .models import LedgerEntry, Recipient, ReviewItem, SyncRun
 
 CHUNK = 2000
 # Addresses were checked on the way in; this only catches what older data let through.
@@ -82,7 +82,10 @@ def scope_condition(session: Session, sync: SyncRun, clock: Clock | None = None
     Besides its segment (or everyone subscribed or pending), every sync carries the opt-outs
     made here for members Mailchimp still holds as reachable, so an unsubscribe always flows.
     """
-    if sync.scope == "segment":
+    if sync.scope == "campaign":
+        chosen = Contact.id.in_(select(Recipient.contact_id).where(
+            Recipient.campaign_id == sync.campaign_id, Recipient.included.is_(True)))
+    elif sync.scope == "segment":
         if sync.segment_id is None:
             raise ValidationFailed({"segment": "The segment of this sync was deleted."})
         rule = segments.rule_of(segments.get(session, sync.segment_id))
@@ -122,8 +125,13 @@ def _tags_of(session: Session, ids: list[int], dense: bool) -> dict[int, list[st
 
 
 def classify(row: ContactRow, tags: list[str], previous: Known | None,
-             refused: set[str] | None = None) -> Planned:
-    """Decide what one contact needs, from its row, its tags, the ledger and past refusals."""
+             refused: set[str] | None = None,
+             extra: dict[str, Any] | None = None) -> Planned:
+    """Decide what one contact needs, from its row, its tags, the ledger and past refusals.
+
+    ``extra`` holds a campaign's merge values for this recipient: they are always sent
+    (they differ per campaign), while the ledger keeps tracking the member's own fields.
+    """
     known = previous.status if previous is not None else None
     if not _PLAUSIBLE.fullmatch(row.email or ""):
         return Planned(row.id, row.email, "skip", "invalid email", previous=previous)
@@ -136,13 +144,15 @@ def classify(row: ContactRow, tags: list[str], previous: Known | None,
         # Mailchimp refused exactly this before: retrying costs a call and fails again.
         return Planned(row.id, row.email, "skip", "refused by Mailchimp (see the review queue)",
                        previous=previous)
-    if previous is not None and previous.payload_hash == digest \
+    if extra is None and previous is not None and previous.payload_hash == digest \
             and previous.tags_text == tags_text(tags):
         return Planned(row.id, row.email, "unchanged", hash=digest, text=text, tags=tags,
                        previous=previous)
+    body = members.payload(row, status)
+    if extra:
+        body["merge_fields"].update(extra)
     return Planned(row.id, row.email, "add" if previous is None else "update",
-                   payload=members.payload(row, status), hash=digest, text=text, tags=tags,
-                   previous=previous)
+                   payload=body, hash=digest, text=text, tags=tags, previous=previous)
 
 
 _COLUMNS = (Contact.id, Contact.email, Contact.email_status, Contact.first_name,
@@ -183,10 +193,27 @@ def walk(session: Session, sync: SyncRun, *, after_id: int = 0, clock: Clock | N
             rows = [r for r in rows if r[0] in wanted]
         tags = _tags_of(session, part, dense)
         refused = review.refused(session, _among(ReviewItem.contact_id, part, dense))
+        extras = _campaign_values(session, sync, part, dense)
         for r in rows:
             row = ContactRow(*r[:10])
             known = Known(r[10], r[11], r[12], r[13] or "[]") if r[11] else None
-            yield classify(row, tags.get(row.id, []), known, refused.get(row.id))
+            yield classify(row, tags.get(row.id, []), known, refused.get(row.id),
+                           extras.get(row.id) if extras is not None else None)
+
+
+_CAMPAIGN_TAGS = frozenset(tag for tag, _, _ in members.CAMPAIGN_FIELDS)
+
+
+def _campaign_values(session: Session, sync: SyncRun, ids: list[int],
+                     dense: bool) -> dict[int, dict[str, Any]] | None:
+    """Return a campaign send's merge values by contact (None for other syncs)."""
+    if sync.scope != "campaign":
+        return None
+    rows = session.execute(select(Recipient.contact_id, Recipient.merge_values).where(
+        Recipient.campaign_id == sync.campaign_id, Recipient.included.is_(True),
+        _among(Recipient.contact_id, ids, dense)))
+    return {cid: {k: v for k, v in (values or {}).items() if k in _CAMPAIGN_TAGS}
+            for cid, values in rows}
 
 
 def _sample_change(item: Planned, previous: dict[str, Any]) -> dict[str, Any]:

@@ -34,11 +34,18 @@ def _key(email: str) -> str:
 
 
 def send_batch(gateway: Gateway, number: int, upto: int, items: list[Planned],
-               segment_ids: dict[str, int]) -> BatchOutcome:
-    """Push one batch of at most 500 members and their tag changes; never raises."""
+               segment_ids: dict[str, int], campaign_segment: int | None = None
+               ) -> BatchOutcome:
+    """Push one batch of at most 500 members and their tag changes; never raises.
+
+    With ``campaign_segment``, the batch's subscribed members are then added to that static
+    segment (a campaign's audience), on the same connection, before the batch counts.
+    """
     outcome = BatchOutcome(number, upto, items)
     try:
         _upsert(gateway, outcome)
+        if campaign_segment is not None:
+            _join_campaign(gateway, outcome, campaign_segment)
     except MailchimpError as exc:
         outcome.failure = exc
         return outcome
@@ -72,6 +79,18 @@ def _upsert(gateway: Gateway, outcome: BatchOutcome) -> None:
                                               ",".join(e["field"] for e in exc.errors)))
         else:
             outcome.updated.add(_key(item.email))
+
+
+def _join_campaign(gateway: Gateway, outcome: BatchOutcome, segment_id: int) -> None:
+    accepted = outcome.added | outcome.updated
+    emails = [i.email for i in outcome.items
+              if _key(i.email) in accepted and i.payload.get("status") == "subscribed"]
+    if emails:
+        change = gateway.change_static_segment(segment_id, emails, [])
+        if change.errors:
+            raise MailchimpError(None, "Segment refused members",
+                                 f"{len(change.errors)} members could not join the "
+                                 "campaign's segment.")
 
 
 def _opt_outs(gateway: Gateway, outcome: BatchOutcome) -> None:

@@ -57,6 +57,9 @@ class TestConfig(Config):
     CRM_MAILCHIMP_SANDBOX_URL = None
     CRM_MAILCHIMP_RETRY_SECONDS = 0.01
     CRM_MAILCHIMP_TIMEOUT = 5
+    CRM_ORG_POSTAL_ADDRESS = "100 State St, Madison, WI 53703"
+    CRM_DONATE_URL = "https://secure.actblue.com/donate/test-org"
+    CRM_CAMPAIGN_REPLY_TO = "office@testorg.org"
 
 
 @pytest.fixture
