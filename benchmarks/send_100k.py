@@ -23,9 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import sync_100k as base
 from sqlalchemy import insert
 
-import sync_100k as base
 from campaigns import campaign_config, composing, send_job, sending
 from crm.models import Base, DonationSummary
 from crm.segments import service as segments

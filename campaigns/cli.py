@@ -1,7 +1,8 @@
-"""The ``flask campaigns`` commands: check, install-webhook, sync and reconcile."""
+"""The ``flask campaigns`` commands: check, install-webhook, sync, reconcile, list and send."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -10,11 +11,12 @@ from flask.cli import AppGroup
 
 from crm import jobs as crm_jobs
 from crm.current import db_session as _session
-from crm.errors import CRMError
+from crm.errors import CRMError, ValidationFailed
 from crm.job_runner import run_now
 from crm.segment_cli import _saved
 
-from . import connection, jobs, sync
+from . import composing, connection, jobs, sending, sync
+from .campaign_models import KINDS, STATUSES
 from .mailchimp_errors import MailchimpError
 
 campaigns_cli = AppGroup("campaigns", help="Email campaigns through Mailchimp.")
@@ -122,6 +124,88 @@ def reconcile_command() -> None:
                f"{counts.get('examined', 0):,} members Mailchimp changed; "
                f"{counts.get('kept', 0):,} opt-outs made here kept, "
                f"{counts.get('unknown', 0):,} addresses we do not have.")
+
+
+def _says(exc: CRMError) -> str:
+    """Return a service error in words (a ValidationFailed's field messages)."""
+    if isinstance(exc, ValidationFailed):
+        return " ".join(exc.errors.values())
+    return exc.message
+
+
+def _when(campaign: Any) -> str:
+    if campaign.sent_at is not None:
+        return f"{campaign.sent_at:%Y-%m-%d %H:%M} UTC"
+    if campaign.send_at is not None:
+        return f"at {campaign.send_at:%Y-%m-%d %H:%M} UTC"
+    return "—"
+
+
+@campaigns_cli.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only campaigns in this status.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only campaigns of this kind.")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+def list_command(status: str | None, kind: str | None, limit: int) -> None:
+    """List campaigns, newest first: id, status, kind, audience, sent and name."""
+    rows, more = composing.listing(_session(), status=status or "", kind=kind or "",
+                                   limit=limit)
+    if not rows:
+        click.echo("No campaigns.")
+        return
+    click.echo(f"{'ID':>5}  {'STATUS':<10} {'KIND':<15} {'AUDIENCE':>8}  {'SENT':<22} NAME")
+    for c in rows:
+        included = (c.audience or {}).get("included")
+        shown = f"{included:,}" if isinstance(included, int) else "—"
+        click.echo(f"{c.id:>5}  {c.status:<10} {c.kind:<15} {shown:>8}  {_when(c):<22} "
+                   f"{c.name}")
+    if more is not None:
+        click.echo(f"(more: use --limit to see past #{rows[-1].id})")
+
+
+def _parse_at(text: str) -> datetime:
+    """Read --at: ISO 8601; a time without a zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("use ISO 8601 in UTC, like 2026-11-29T15:30Z.",
+                                 param_hint="--at") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@campaigns_cli.command("send")
+@click.argument("campaign_id", type=int)
+@click.option("--at", "at", metavar="ISO", help="Schedule for this UTC quarter hour instead "
+              "of sending now, e.g. 2026-11-29T15:30Z.")
+def send_command(campaign_id: int, at: str | None) -> None:
+    """Send a ready (or approved) campaign now, or schedule it, and wait for the outcome."""
+    when = _parse_at(at) if at else None
+    session = _session()
+    try:
+        campaign = composing.get(session, campaign_id)
+        sending.request_send(campaign, actor="command line", when=when)
+    except CRMError as exc:
+        session.rollback()
+        raise click.ClickException(_says(exc)) from None
+    job = crm_jobs.create(session, jobs.SEND, {"campaign_id": campaign_id},
+                          started_by="command line")
+    campaign.job_id = job.id
+    session.commit()
+    click.echo(f"Campaign #{campaign_id}: syncing {campaign.audience.get('included', 0):,} "
+               "recipients to Mailchimp and sending…")
+    done = run_now(current_app._get_current_object(), job.id)  # type: ignore[attr-defined]
+    session.expire_all()
+    campaign = composing.get(session, campaign_id)
+    if campaign.status == "sent":
+        click.echo(f"Sent to {campaign.audience.get('included', 0):,} recipients "
+                   f"(Mailchimp campaign {campaign.mc_campaign_id}).")
+    elif campaign.status == "scheduled":
+        click.echo(f"Scheduled for {campaign.send_at:%Y-%m-%d %H:%M} UTC, to "
+                   f"{campaign.audience.get('included', 0):,} recipients (Mailchimp campaign "
+                   f"{campaign.mc_campaign_id}).")
+    else:
+        reason = campaign.failure or done.error or done.message
+        raise click.ClickException(f"Campaign #{campaign_id} is {campaign.status}: {reason} "
+                                   f"Run `flask campaigns send {campaign_id}` again to resume.")
 
 
 def register(app: Flask) -> None:
