@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crm import contacts, staff
-from tests.conftest import login
-from wsgi import db
+from crm.models import Base
+from tests.conftest import TestConfig, database_url, fresh_tables, login
+from wsgi import create_app, db
 
 ROLES = ("anonymous", "viewer", "organizer", "admin")
 CAN = {
@@ -83,6 +85,29 @@ for _module in _feature_modules():
     ROUTES.update(_module.ROUTES)
     BLUEPRINTS.update(getattr(_module, "BLUEPRINTS", ()))
     API_BLUEPRINTS.update(getattr(_module, "API_BLUEPRINTS", ()))
+
+
+@pytest.fixture(scope="module")
+def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app for the whole matrix: building an app costs more than most of its cases."""
+    shared = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url(
+        tmp_path_factory.mktemp("matrix")))
+    yield shared
+    shared.extensions["campaigns"].sandbox.stop()
+    with shared.app_context():
+        db.session.remove()
+        if db.engine.dialect.name != "postgresql":
+            Base.metadata.drop_all(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(shared_app: Flask) -> Flask:
+    """The matrix's app with empty tables, as a fresh app would have."""
+    with shared_app.app_context():
+        db.session.remove()
+        fresh_tables(db.engine)
+    return shared_app
 
 
 def is_api(endpoint: str) -> bool:
