@@ -68,8 +68,10 @@ class Sender:
         """Record the step reached and make it durable."""
         if step is not None:
             self.campaign.send_step = step
-        self.progress.progress(self.campaign.audience.get("included", 0) if step == "done"
-                               else 0, None, message)
+        # The bar counts recipients synced: full once the sync is behind us.
+        total = int(self.campaign.audience.get("included", 0))
+        synced = self.campaign.send_step in ("campaign", "content", "deliver", "done")
+        self.progress.progress(total if synced else 0, total, message)
         if self.after_step is not None:
             self.after_step(step or "")
 

@@ -77,12 +77,17 @@ def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in apps:
-        app.extensions["campaigns"].sandbox.stop()
-        with app.app_context():
-            db.session.remove()
-            if db.engine.dialect.name != "postgresql":
-                Base.metadata.drop_all(db.engine)
-            db.engine.dispose()
+        dispose(app)
+
+
+def dispose(app: Flask) -> None:
+    """Stop a test app's sandbox, drop its SQLite tables and close its connections."""
+    app.extensions["campaigns"].sandbox.stop()
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name != "postgresql":
+            Base.metadata.drop_all(db.engine)
+        db.engine.dispose()
 
 
 def fresh_tables(engine: Any) -> None:

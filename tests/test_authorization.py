@@ -12,8 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from crm import contacts, staff
-from crm.models import Base
-from tests.conftest import TestConfig, database_url, fresh_tables, login
+from tests.conftest import TestConfig, database_url, dispose, fresh_tables, login
 from wsgi import create_app, db
 
 ROLES = ("anonymous", "viewer", "organizer", "admin")
@@ -93,12 +92,7 @@ def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     shared = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url(
         tmp_path_factory.mktemp("matrix")))
     yield shared
-    shared.extensions["campaigns"].sandbox.stop()
-    with shared.app_context():
-        db.session.remove()
-        if db.engine.dialect.name != "postgresql":
-            Base.metadata.drop_all(db.engine)
-        db.engine.dispose()
+    dispose(shared)
 
 
 @pytest.fixture
