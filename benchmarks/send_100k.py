@@ -108,10 +108,12 @@ def main() -> None:
                                        base.cpu_seconds(proc.pid))
                 sending.request_send(campaign, actor="approver")
                 session.commit()
+                reached: dict[str, float] = {}
                 worker = send_job.Sender(
                     session=session, gateway=gateway, campaign=campaign,
                     progress=base.Quiet(session), settings=campaign_config.settings(app, campaign),
-                    rules=campaign_config.rules(app), connections=args.connections)
+                    rules=campaign_config.rules(app), connections=args.connections,
+                    after_step=lambda step: reached.setdefault(step, time.perf_counter()))
                 result = worker.run()
                 session.commit()
                 seconds = time.perf_counter() - started
@@ -123,6 +125,14 @@ def main() -> None:
                       f"{limit_calls} / {args.connections} x {args.latency_ms / 1000:.2f} s = "
                       f"{limit_seconds:.2f} s ({seconds / limit_seconds:.2f}x; goal <= 1.5x)")
                 print(f"  CPU: {cpu:.2f} s in the app, {other:.2f} s in the sandbox")
+                marks = [("snapshot", "segment"), ("segment", "sync"),
+                         ("sync of merge values", "campaign"), ("campaign", "content"),
+                         ("content", "deliver"), ("send call", "done")]
+                last = started
+                for label, step in marks:
+                    at = reached.get(step, last)
+                    print(f"  {label}: {at - last:.2f} s")
+                    last = at
                 db.session.remove()
                 db.engine.dispose()
     finally:
