@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from . import asks, tokens
-
-# The merge fields a campaign fills per recipient, by kind (the member fields come from
-# the contact and are synced as usual).
-KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    "chip_in": ("ASK1", "ASK2", "ASK3", "DONATEURL", "DONATE1", "DONATE2", "DONATE3"),
-    "run_for_office": ("YESURL", "NOTNOWURL", "NOMURL"),
-    "general": (),
-}
 
 
 @dataclass(frozen=True)
@@ -75,8 +65,3 @@ def _chip_in(settings: Settings, giving: Giving) -> dict[str, str]:
             settings.donate_url, refcode=f"{settings.refcode}-a{number}", amount=amount)
     return values
 
-
-def campaign_part(values: Mapping[str, Any], kind: str) -> dict[str, Any]:
-    """Return only the campaign's fields of a recipient's merge values (what the send adds)."""
-    wanted = KIND_FIELDS.get(kind, ())
-    return {tag: values[tag] for tag in wanted if tag in values}

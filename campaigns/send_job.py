@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMError
@@ -252,8 +252,3 @@ class Sender:
             return True
         return False
 
-
-def latest_sync(session: Session, campaign_id: int) -> SyncRun | None:
-    """Return the newest sync a campaign's send made."""
-    return session.scalar(select(SyncRun).where(SyncRun.campaign_id == campaign_id)
-                          .order_by(SyncRun.id.desc()).limit(1))
