@@ -625,3 +625,41 @@ def test_state_works_without_http() -> None:
     assert len(other) == 10 and state.get_list(other)["stats"]["member_count"] == 0
     with pytest.raises(ValueError):
         Faults().add("teapot")
+
+
+# -- reset ----------------------------------------------------------------------------
+
+def test_reset_empties_the_sandbox_and_its_faults_on_the_same_port() -> None:
+    server = serve(SandboxState(merge_field_limit=4))
+    try:
+        api = sdk(server)
+        api.lists.batch_list_members(LIST, {"members": [member("ann@union.org")]})
+        extra = server.state.add_audience("Second")
+        server.state.merge_field_limit = 99
+        server.faults.latency = 0.2
+        server.faults.add(503, path_contains="/ping", times=None)
+        address = server.url
+        answer = requests.post(f"{server.base_url}/_sandbox/reset", timeout=5)
+        assert (answer.status_code, answer.json()) == (200, {"reset": True})
+        assert server.url == address and server.state.public_url == server.base_url
+        assert server.state.member_count(LIST) == 0
+        assert extra not in server.state.audiences and server.state.default_list_id == LIST
+        assert server.state.merge_field_limit == 4  # as made, not as changed since
+        assert (server.faults.latency, server.faults.pending) == (0.0, 0)
+        assert server.state.call_count() == 0
+        assert api.ping.get() == {"health_status": "Everything's Chimpy!"}  # no fault left
+        assert server.state.call_count() == 1
+    finally:
+        server.stop()
+
+
+def test_a_reset_of_a_saved_sandbox_saves_it_empty(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.json"
+    with serve(SandboxState(path, save_delay=0)) as server:
+        sdk(server).lists.batch_list_members(LIST, {"members": [member("ann@union.org")]})
+        server.state.flush()
+        assert "ann@union.org" in path.read_text()
+        server.reset()
+        server.state.flush()
+    assert "ann@union.org" not in path.read_text()
+    assert SandboxState(path).member_count(LIST) == 0

@@ -77,6 +77,11 @@ class SandboxApp:
         path = request.path
         if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             response = self._api_call(request, path[len(API_PREFIX):] or "/")
+        elif path == ADMIN_PREFIX + "/reset" and request.method == "POST":
+            # Back to an empty sandbox without a restart, as between two test cases.
+            self.state.reset()
+            self.faults.reset()
+            response = json_response(200, {"reset": True})
         elif path.startswith(ADMIN_PREFIX + "/"):
             response = self._dispatch(self._admin, request, path[len(ADMIN_PREFIX):])
         else:

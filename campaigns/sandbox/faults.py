@@ -75,6 +75,7 @@ class Faults:
     def __init__(self, latency: float = 0.0, timeout_sleep: float = 3.0) -> None:
         self.latency = latency
         self.timeout_sleep = timeout_sleep
+        self._made_with = (latency, timeout_sleep)
         self.rules: list[FaultRule] = []
         self._lock = threading.Lock()
 
@@ -109,6 +110,12 @@ class Faults:
         """Remove every scripted fault (latency stays)."""
         with self._lock:
             self.rules.clear()
+
+    def reset(self) -> None:
+        """Remove every scripted fault and restore the latency and timeout it was made with."""
+        with self._lock:
+            self.rules.clear()
+            self.latency, self.timeout_sleep = self._made_with
 
     def take(self, method: str, path: str) -> str | None:
         """Return the fault kind to apply to this call, counting it against its rule."""

@@ -53,7 +53,8 @@ class _Server(ThreadedWSGIServer):
 class SandboxServer:
     """A running sandbox: its ``url`` (ending in /3.0), ``port``, ``state`` and ``faults``."""
 
-    def __init__(self, state: SandboxState, faults: Faults, host: str, port: int) -> None:
+    def __init__(self, state: SandboxState, faults: Faults, host: str, port: int,
+                 poll_interval: float = 0.1) -> None:
         self.state = state
         self.faults = faults
         self.app = SandboxApp(state, faults)
@@ -64,7 +65,8 @@ class SandboxServer:
         # Links in the mail it sends (unsubscribe) lead back to this server.
         reachable = "127.0.0.1" if host in ("0.0.0.0", "") else host
         state.public_url = f"http://{reachable}:{self.port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=server.serve_forever,
+                                        kwargs={"poll_interval": poll_interval},
                                         name=f"mailchimp-sandbox-{self.port}", daemon=True)
         self._stopped = False
 
@@ -79,6 +81,11 @@ class SandboxServer:
         return f"{self.base_url}/3.0"
 
     @property
+    def stopped(self) -> bool:
+        """Tell whether ``stop`` was called."""
+        return self._stopped
+
+    @property
     def list_id(self) -> str:
         """Return the default audience's id."""
         return self.state.default_list_id
@@ -87,6 +94,11 @@ class SandboxServer:
         """Start answering in a background thread."""
         self._thread.start()
         return self
+
+    def reset(self) -> None:
+        """Empty the sandbox and forget its faults, as a new one would be (on the same port)."""
+        self.state.reset()
+        self.faults.reset()
 
     def fire_status_change(self, email: str, status: str, reason: str = "",
                            source: str = "user",
@@ -117,10 +129,14 @@ class SandboxServer:
 
 
 def serve(state: SandboxState | None = None, host: str = "127.0.0.1", port: int = 0,
-          faults: Faults | None = None) -> SandboxServer:
-    """Start a sandbox Mailchimp on ``host:port`` (0 picks a free port) and return it."""
+          faults: Faults | None = None, poll_interval: float = 0.1) -> SandboxServer:
+    """Start a sandbox Mailchimp on ``host:port`` (0 picks a free port) and return it.
+
+    ``poll_interval`` is how often the server looks for a stop: ``stop`` waits up to that.
+    """
     return SandboxServer(state if state is not None else SandboxState(),
-                         faults if faults is not None else Faults(), host, port).start()
+                         faults if faults is not None else Faults(), host, port,
+                         poll_interval).start()
 
 
 __all__ = ["DEFAULT_LIST_ID", "SandboxServer", "serve"]

@@ -34,6 +34,27 @@ class SandboxState(CampaignsMixin):
         if merge_field_limit is not None:
             self.merge_field_limit = merge_field_limit
         self.validate_webhooks = validate_webhooks
+        self._options: dict[str, Any] = {"now": now, "save_delay": save_delay,
+                                         "merge_field_limit": merge_field_limit,
+                                         "validate_webhooks": validate_webhooks}
+
+    def reset(self) -> None:
+        """Forget everything, back to the state as it was made, empty of a file's data.
+
+        The file (if any) and the public address stay; the file is rewritten empty.
+        """
+        fresh = type(self)(**self._options)
+        with self._lock:
+            timer = self._timer
+            keep = {"_lock": self._lock, "path": self.path, "public_url": self.public_url,
+                    "_dirty_generation": self._dirty_generation,
+                    "_saved_generation": self._saved_generation}
+            self.__dict__.clear()
+            self.__dict__.update(fresh.__dict__)
+            self.__dict__.update(keep)
+            self._changed()
+        if timer is not None:
+            timer.cancel()
 
     @property
     def default_list_id(self) -> str:
