@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from . import throttle
-from .mailchimp import Gateway, MailchimpConfig
+from .mailchimp import BATCH_MAX, Gateway, MailchimpConfig
 
 SANDBOX_KEY = "sandbox-us1"  # any key: the sandbox accepts every key; never sent to Mailchimp
 GatewayFactory = Callable[[Flask], Gateway]
@@ -69,9 +69,14 @@ def is_sandbox(app: Flask) -> bool:
 def config_for(app: Flask, holder: SandboxHolder) -> MailchimpConfig:
     """Build the gateway settings from the app's config."""
     c = app.config
+    batch_size = int(c.get("CRM_MAILCHIMP_BATCH_SIZE", BATCH_MAX))
+    if not 1 <= batch_size <= BATCH_MAX:
+        raise NotConfigured(f"CRM_MAILCHIMP_BATCH_SIZE is {batch_size}: Mailchimp takes 1 to "
+                            f"{BATCH_MAX} members per batch call.")
     common: dict[str, Any] = {
         "timeout": float(c["CRM_MAILCHIMP_TIMEOUT"]),
         "max_connections": int(c["CRM_MAILCHIMP_MAX_CONNECTIONS"]),
+        "batch_size": batch_size,
         "retry": throttle.RetryPolicy(attempts=int(c["CRM_MAILCHIMP_RETRIES"]) + 1,
                                       base_seconds=float(c["CRM_MAILCHIMP_RETRY_SECONDS"])),
     }

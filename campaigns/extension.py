@@ -82,6 +82,7 @@ class Campaigns:
         - ``CRM_MAILCHIMP_RETRY_SECONDS`` [0.5]: the first backoff; it doubles per try (up to
           30 s), with jitter.
         - ``CRM_MAILCHIMP_MAX_CONNECTIONS`` [10]: calls in flight per API key (at most 10).
+        - ``CRM_MAILCHIMP_BATCH_SIZE`` [500]: members per batch call of a sync (1 to 500).
         - ``CRM_MAILCHIMP_MERGE_FIELD_LIMIT`` [30]: the audience's merge-field budget.
         - ``CRM_MAILCHIMP_WEBHOOK_SECRET`` [derived from SECRET_KEY]: the secret in the
           webhook URL.

@@ -50,6 +50,7 @@ class MailchimpConfig:
     server: str = ""
     timeout: float = 30.0
     max_connections: int = throttle.MAX_CONNECTIONS
+    batch_size: int = BATCH_MAX  # members per batch call of a sync
     host: str | None = None  # a local API root such as http://127.0.0.1:8025/3.0 (the sandbox)
     sandbox: bool = False
     retry: throttle.RetryPolicy = field(default_factory=throttle.RetryPolicy)

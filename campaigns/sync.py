@@ -219,6 +219,7 @@ def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, 
     pending: set[Future[BatchOutcome]] = set()
     stopped = False
     last_id = start_cursor
+    batch_size = min(gateway.config.batch_size, BATCH_MAX)
     with ThreadPoolExecutor(max_workers=run.connections, thread_name_prefix="mc-sync") as pool:
 
         def submit(items: list[Planned], upto: int) -> None:
@@ -250,7 +251,7 @@ def push(session: Session, gateway: Gateway, sync: SyncRun, progress: Progress, 
                 run.counts["skipped"] += 1
             else:
                 batch.append(item)
-            if len(batch) == BATCH_MAX:
+            if len(batch) == batch_size:
                 submit(batch, last_id)
                 batch = []
                 # Keep a batch ready per connection, no more: memory stays flat at any size.

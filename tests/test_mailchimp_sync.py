@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from campaigns import ledger, members, merge_setup, review, sync
+from campaigns.connection import NotConfigured
 from campaigns.members import outgoing_status
 from campaigns.models import ReviewItem
 from campaigns.sandbox import SandboxServer
@@ -257,3 +258,25 @@ def test_the_ledger_line_round_trips_a_payload() -> None:
     assert members.flatten_row(bare_row, "pending") == members.flatten(bare)
     assert members.payload_hash(body) != members.payload_hash(bare)
     assert members.unflatten("not a ledger line") == {}
+
+
+def test_the_batch_size_is_a_setting_of_the_sync(shared_app: Callable[..., Flask],
+                                                 sandbox: SandboxServer) -> None:
+    app = shared_app(CRM_MAILCHIMP_SANDBOX_URL=sandbox.url, CRM_MAILCHIMP_BATCH_SIZE=2)
+    with app.app_context():
+        for i in range(5):
+            add(db.session, f"member{i}@union.org")
+        db.session.commit()
+        _, counts = push(app, db.session)
+    assert counts["added"] == 5
+    batch_path = f"/3.0/lists/{sandbox.list_id}"
+    batches = [c for c in sandbox.state.calls if c.method == "POST" and c.path == batch_path]
+    assert len(batches) == 3  # 2 + 2 + 1
+
+
+@pytest.mark.parametrize("size", [0, 501])
+def test_a_batch_size_mailchimp_would_refuse_is_a_clear_error(
+        shared_app: Callable[..., Flask], size: int) -> None:
+    app = shared_app(CRM_MAILCHIMP_BATCH_SIZE=size)
+    with app.app_context(), pytest.raises(NotConfigured, match="1 to 500 members"):
+        gateway_of(app)
