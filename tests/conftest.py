@@ -1,4 +1,8 @@
-"""Shared fixtures: an app per test on SQLite or, with CRM_TEST_DATABASE_URL, PostgreSQL."""
+"""Shared fixtures: apps on SQLite or, with CRM_TEST_DATABASE_URL, PostgreSQL.
+
+Most tests share one app per set of config overrides, emptied and reset before each test
+(see tests/databases.py); ``make_app`` builds apps of their own.
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,43 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, text
 
 import crm.staff
 from config import Config
-from crm.models import Base
-from wsgi import create_app, db
+from tests import databases
+from tests.databases import database_url, dispose, fresh_tables
+from wsgi import db
 
 # The Mailchimp fixtures (a sandbox per test, an app on it) live beside these.
 pytest_plugins = ["tests.mailchimp_support"]
+__all__ = ["database_url", "dispose", "fresh_tables"]
 
 PASSWORD = "correct horse battery"
+
+# Under pytest-xdist each worker gets a PostgreSQL database of its own, made at its start.
+_WORKER_DATABASE: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _WORKER_DATABASE
+    base, worker = os.environ.get(databases.ENV_URL), os.environ.get("PYTEST_XDIST_WORKER")
+    if base and worker and _WORKER_DATABASE is None:
+        _WORKER_DATABASE = databases.worker_database(base, worker)
+        # Subprocesses the tests start inherit it too.
+        os.environ[databases.ENV_URL] = _WORKER_DATABASE
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Under pytest-xdist (--dist loadgroup) the tests marked serial run one after another
+    # in one worker, while the other workers share out the rest.
+    for item in items:
+        if item.get_closest_marker("serial") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("serial"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _WORKER_DATABASE is not None:
+        databases.drop_worker_database(_WORKER_DATABASE)
 ROLES = ("admin", "organizer", "viewer")
 
 
@@ -34,11 +64,6 @@ def _fast_password_hashing() -> Iterator[None]:
     crm.staff._DUMMY_HASH = crm.staff._hasher.hash("not-a-real-password")
     yield
     crm.staff._hasher = original
-
-
-def database_url(tmp_path: Any) -> str:
-    """Return the test database: PostgreSQL when asked, else a fresh SQLite file."""
-    return os.environ.get("CRM_TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
 class TestConfig(Config):
@@ -62,60 +87,54 @@ class TestConfig(Config):
     CRM_CAMPAIGN_REPLY_TO = "office@testorg.org"
 
 
+@pytest.fixture(scope="session")
+def app_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[databases.AppPool]:
+    """The apps tests share, one per set of config overrides, all on one database."""
+    pool = databases.AppPool(TestConfig, database_url(tmp_path_factory.mktemp("shared")))
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def make_app(tmp_path: Any) -> Iterator[Callable[..., Flask]]:
-    """Build standalone apps with overrides; their tables are made fresh and dropped after."""
+def make_app(app_pool: databases.AppPool) -> Iterator[Callable[..., Flask]]:
+    """Build standalone apps of their own, for a test that needs several apps or changes
+    one past what a reset undoes; most tests take the shared ``app`` instead.
+
+    Every app in a test is on the same database as the shared ones, and each build empties
+    its tables, as a new app on a new database would find them.
+    """
     apps: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        overrides.setdefault("SQLALCHEMY_DATABASE_URI", database_url(tmp_path))
-        app = create_app(TestConfig, **overrides)
-        with app.app_context():
-            fresh_tables(db.engine)
+        app = app_pool.build(**overrides)
         apps.append(app)
         return app
 
     yield factory
     for app in apps:
-        dispose(app)
-
-
-def dispose(app: Flask) -> None:
-    """Stop a test app's sandbox, drop its SQLite tables and close its connections."""
-    app.extensions["campaigns"].sandbox.stop()
-    with app.app_context():
-        db.session.remove()
-        if db.engine.dialect.name != "postgresql":
-            Base.metadata.drop_all(db.engine)
-        db.engine.dispose()
-
-
-def fresh_tables(engine: Any) -> None:
-    """Give a test empty tables: emptied in one TRUNCATE on PostgreSQL, else made anew."""
-    # Dropping and creating some forty tables cost PostgreSQL about a second per test;
-    # emptying them when they are all there costs a few milliseconds. Ids restart at 1,
-    # as in a new table.
-    tables = [t.name for t in Base.metadata.sorted_tables]
-    postgres = engine.dialect.name == "postgresql"
-    if postgres and set(tables) <= set(inspect(engine).get_table_names()):
-        with engine.begin() as conn:
-            conn.execute(text("TRUNCATE TABLE " + ", ".join(f'"{name}"' for name in tables)
-                              + " RESTART IDENTITY CASCADE"))
-        return
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
+        databases.dispose(app)
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask]) -> Flask:
-    """The standalone app with CSRF off (CSRF has its own tests)."""
-    return make_app()
+def shared_app(app_pool: databases.AppPool) -> Callable[..., Flask]:
+    """Return the shared app for some config overrides, reset as if it were new."""
+    return app_pool.get
 
 
 @pytest.fixture
-def csrf_app(make_app: Callable[..., Flask]) -> Flask:
-    """The standalone app with CSRF on, as in production."""
-    return make_app(WTF_CSRF_ENABLED=True)
+def app(request: pytest.FixtureRequest, shared_app: Callable[..., Flask]) -> Flask:
+    """The app with CSRF off (CSRF has its own tests), empty and as configured.
+
+    ``@pytest.mark.app_config(KEY=value)`` on a test, class or module sets overrides.
+    """
+    marker = request.node.get_closest_marker("app_config")
+    return shared_app(**(marker.kwargs if marker else {}))
+
+
+@pytest.fixture
+def csrf_app(shared_app: Callable[..., Flask]) -> Flask:
+    """The app with CSRF on, as in production."""
+    return shared_app(WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture
@@ -131,14 +150,18 @@ def session(ctx: Flask) -> Any:
     return db.session
 
 
+def make_staff(session: Any) -> dict[str, str]:
+    """Create one staff account per role; return role to email."""
+    return {role: crm.staff.create_user(session, f"{role}@example.org", PASSWORD,
+                                        role=role).email
+            for role in ROLES}
+
+
 @pytest.fixture
 def staff_users(app: Flask) -> dict[str, str]:
     """One staff account per role; maps role to email."""
-    emails = {}
     with app.app_context():
-        for role in ROLES:
-            user = crm.staff.create_user(db.session, f"{role}@example.org", PASSWORD, role=role)
-            emails[role] = user.email
+        emails = make_staff(db.session)
         db.session.commit()
     return emails
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the Mailchimp tests: a sandbox per test, an app on it, a committing reporter."""
+"""Shared pieces of the Mailchimp tests: a sandbox per module, reset per test, an app on it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,18 +43,50 @@ class Reporter:
         return self.stop_after is not None and self.checks > self.stop_after
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxServer]:
-    """A fresh sandbox Mailchimp over HTTP, its audience in memory."""
-    server = serve(SandboxState(validate_webhooks=False))
-    yield server
-    server.stop()
+# How often a test sandbox looks for a stop: stopping one waits up to this long.
+POLL_SECONDS = 0.005
+
+
+def serve_for_test(state: SandboxState | None = None, **kwargs: Any) -> SandboxServer:
+    """Start a sandbox that stops promptly."""
+    return serve(state if state is not None else SandboxState(validate_webhooks=False),
+                 poll_interval=POLL_SECONDS, **kwargs)
+
+
+class ModuleSandbox:
+    """A module's one sandbox, reset through its admin API before each test."""
+
+    def __init__(self) -> None:
+        self.server = serve_for_test()
+
+    def fresh(self) -> SandboxServer:
+        """Return the sandbox emptied, or a new one if a test stopped it."""
+        if self.server.stopped:
+            self.server = serve_for_test()
+            return self.server
+        response = requests.post(f"{self.server.base_url}/_sandbox/reset", timeout=5)
+        response.raise_for_status()
+        return self.server
+
+
+@pytest.fixture(scope="module")
+def module_sandbox() -> Iterator[ModuleSandbox]:
+    """The sandbox the module's tests share."""
+    holder = ModuleSandbox()
+    yield holder
+    holder.server.stop()
 
 
 @pytest.fixture
-def mc_app(make_app: Callable[..., Flask], sandbox: SandboxServer) -> Flask:
-    """The standalone app talking to this test's sandbox."""
-    return make_app(CRM_MAILCHIMP_SANDBOX_URL=sandbox.url)
+def sandbox(module_sandbox: ModuleSandbox) -> SandboxServer:
+    """A sandbox Mailchimp over HTTP as if new, its audience in memory."""
+    return module_sandbox.fresh()
+
+
+@pytest.fixture
+def mc_app(shared_app: Callable[..., Flask], sandbox: SandboxServer) -> Flask:
+    """The app talking to this test's sandbox."""
+    return shared_app(CRM_MAILCHIMP_SANDBOX_URL=sandbox.url)
 
 
 def gateway_of(app: Flask) -> Gateway:
