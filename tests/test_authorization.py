@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from crm import contacts, staff
-from tests.conftest import TestConfig, database_url, dispose, fresh_tables, login
-from wsgi import create_app, db
+from tests.conftest import login, make_staff
+from tests.databases import AppPool
+from wsgi import db
 
 ROLES = ("anonymous", "viewer", "organizer", "admin")
 CAN = {
@@ -86,24 +88,6 @@ for _module in _feature_modules():
     API_BLUEPRINTS.update(getattr(_module, "API_BLUEPRINTS", ()))
 
 
-@pytest.fixture(scope="module")
-def shared_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """One app for the whole matrix: building an app costs more than most of its cases."""
-    shared = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url(
-        tmp_path_factory.mktemp("matrix")))
-    yield shared
-    dispose(shared)
-
-
-@pytest.fixture
-def app(shared_app: Flask) -> Flask:
-    """The matrix's app with empty tables, as a fresh app would have."""
-    with shared_app.app_context():
-        db.session.remove()
-        fresh_tables(db.engine)
-    return shared_app
-
-
 def is_api(endpoint: str) -> bool:
     return endpoint.split(".")[0] in API_BLUEPRINTS
 
@@ -121,24 +105,49 @@ def test_the_matrix_covers_every_route(app: Flask) -> None:
     assert crm_rules(app) == set(ROUTES)
 
 
+@dataclass
+class Matrix:
+    """The app, its staff by role and the ids the matrix's URLs need."""
+
+    app: Flask
+    staff: dict[str, str]
+    ids: dict[str, Any]
+
+
+def seed_world(session: Session) -> tuple[dict[str, str], dict[str, Any]]:
+    """Make the staff, a contact, tokens and every feature's rows; return staff and ids."""
+    staff_users = make_staff(session)
+    contact = contacts.create(session, {"email": "ana@example.org", "first_name": "Ana",
+                                        "tags": ["union-member"]}, actor="seed")
+    ids: dict[str, Any] = {"C": contact.id}
+    for role, email in staff_users.items():
+        user = staff.find_user(session, email)
+        assert user is not None
+        row, token = staff.issue_token(session, user.get_id())
+        ids[f"T:{role}"] = row.id
+        ids[f"bearer:{role}"] = token
+    ids["U"] = staff.find_user(session, staff_users["viewer"]).id  # type: ignore[union-attr]
+    for module in _feature_modules():
+        if hasattr(module, "seed"):
+            module.seed(session, ids)
+    return staff_users, ids
+
+
 @pytest.fixture
-def world(app: Flask, staff_users: dict[str, str]) -> dict[str, Any]:
-    with app.app_context():
-        contact = contacts.create(db.session, {"email": "ana@example.org", "first_name": "Ana",
-                                               "tags": ["union-member"]}, actor="seed")
-        ids: dict[str, Any] = {"C": contact.id}
-        for role, email in staff_users.items():
-            user = staff.find_user(db.session, email)
-            assert user is not None
-            row, token = staff.issue_token(db.session, user.get_id())
-            ids[f"T:{role}"] = row.id
-            ids[f"bearer:{role}"] = token
-        ids["U"] = staff.find_user(db.session, staff_users["viewer"]).id  # type: ignore[union-attr]
-        for module in _feature_modules():
-            if hasattr(module, "seed"):
-                module.seed(db.session, ids)
-        db.session.commit()
-    return ids
+def matrix(app_pool: AppPool) -> Matrix:
+    """The seeded world, seeded once for consecutive cases that change nothing.
+
+    A case that may write (an allowed change, or a restore, which deletes first) spoils
+    the seed, so the case after it gets a freshly seeded world.
+    """
+    app, (staff_users, ids) = app_pool.seeded(seed_world)
+    return Matrix(app, staff_users, ids)
+
+
+def may_write(role: str, endpoint: str, method: str) -> bool:
+    """Tell whether a case may change the seeded rows."""
+    permission = ROUTES[(endpoint, method)][0]
+    return endpoint == "crm.contact_restore" or (method != "GET" and role in CAN[permission])
 
 
 def client_for(app: Flask, role: str, staff_users: dict[str, str]) -> FlaskClient:
@@ -165,10 +174,13 @@ def url_for_case(app: Flask, endpoint: str, args: dict[str, Any], ids: dict[str,
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("case", sorted(ROUTES), ids=lambda c: f"{c[0]}-{c[1]}")
-def test_route_for_role(app: Flask, staff_users: dict[str, str], world: dict[str, Any],
-                        role: str, case: tuple[str, str]) -> None:
+def test_route_for_role(matrix: Matrix, app_pool: AppPool, role: str,
+                        case: tuple[str, str]) -> None:
+    app, staff_users, world = matrix.app, matrix.staff, matrix.ids
     endpoint, method = case
     permission, args, body = ROUTES[case]
+    if may_write(role, endpoint, method):
+        app_pool.spoil()
     client = client_for(app, role, staff_users)
     url = url_for_case(app, endpoint, args, world, role)
     if endpoint == "crm.contact_restore":
@@ -207,8 +219,9 @@ def test_route_for_role(app: Flask, staff_users: dict[str, str], world: dict[str
         assert response.status_code == 403
 
 
-def test_viewer_changes_nothing(app: Flask, staff_users: dict[str, str],
-                                world: dict[str, Any]) -> None:
+def test_viewer_changes_nothing(matrix: Matrix, app_pool: AppPool) -> None:
+    app, staff_users, world = matrix.app, matrix.staff, matrix.ids
+    app_pool.spoil()  # it tries every change; should one land, no later case may see it
     client = client_for(app, "viewer", staff_users)
     for (endpoint, method), (_perm, args, body) in ROUTES.items():
         if method == "GET" or endpoint.startswith("crm_accounts."):

@@ -6,6 +6,7 @@ contacts, and ``not (query)`` must give exactly the other live contacts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,12 +14,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from crm import contacts, donations, groups, memberships, pipeline
 from crm.errors import ValidationFailed
 from crm.models import Contact
 from crm.segments import Clock, compile_rule, count, page, parse_text, sample, select_ids
 from crm.segments.evaluate import load_records, matching_ids
+from tests.databases import AppPool
+from wsgi import db
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 CLOCK = Clock(NOW)
@@ -29,8 +33,7 @@ def _at(session: Any, contact_id: int, when: datetime) -> None:
     session.get(Contact, contact_id).created_at = when
 
 
-@pytest.fixture
-def people(session: Any) -> dict[str, int]:
+def seed_people(session: Any) -> dict[str, int]:
     """Four live contacts, one deleted and one merged away (see the module docstring)."""
     make = contacts.create
     ana = make(session, {
@@ -82,6 +85,22 @@ def people(session: Any) -> dict[str, int]:
     session.commit()
     return {"Ana": ana.id, "Ben": ben.id, "Cara": cara.id, "Dev": dev.id, "Ed": ed.id,
             "Fay": fay.id}
+
+
+@pytest.fixture
+def people(session: Any) -> dict[str, int]:
+    """The six contacts, made for this test."""
+    return seed_people(session)
+
+
+@pytest.fixture
+def seeded(app_pool: AppPool) -> Iterator[tuple[Session, dict[str, int]]]:
+    """The six contacts made once for consecutive read-only cases, and a session on them."""
+    app, ids = app_pool.seeded(seed_people)
+    with app.app_context():
+        yield db.session, ids
+        db.session.rollback()
+        db.session.remove()
 
 
 def names(session: Any, text: str, clock: Clock = CLOCK) -> set[str]:
@@ -246,8 +265,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
-def test_fields_and_operators(session: Any, people: dict[str, int], text: str,
+def test_fields_and_operators(seeded: tuple[Session, dict[str, int]], text: str,
                               expected: set[str]) -> None:
+    session, _people = seeded
     assert names(session, text) == expected
     assert names(session, f"not ({text})") == LIVE - expected
 
