@@ -1,14 +1,16 @@
 """Faults at every step of a Mailchimp sync: no member lost or sent twice, the ledger stays true.
 
 The sandbox Mailchimp answers 429, 500, 503, HTML 502 and bare 403, times out, or drops the
-connection (before or after applying the call) at one chosen step of a push of 1,200
-contacts: the batch upsert, the merge-field listing and creation, the tag (static segment)
-listing, creation and change, and the compliance lookup. After the faulty push a second
-push runs without faults; then everyone must be in Mailchimp once, as they are here, the
-ledger must say exactly what Mailchimp holds, and a third push must have nothing to do.
+connection (before or after applying the call) at one chosen step of a push of 120
+contacts in batches of 50 (two full batches and a short third, the shape of 1,200 in
+Mailchimp's batches of 500): the batch upsert, the merge-field listing and creation, the
+tag (static segment) listing, creation and change, and the compliance lookup. After the
+faulty push a second push runs without faults; then everyone must be in Mailchimp once, as
+they are here, the ledger must say exactly what Mailchimp holds, and a third push must
+have nothing to do.
 
-The 1,200 contacts are made once per module (through the contacts service) and the sync's
-own tables are emptied before each test; every test gets a fresh sandbox.
+The 120 contacts are made once per module (through the contacts service) and the sync's
+own tables are emptied before each test; every test gets a sandbox as if new.
 """
 
 from __future__ import annotations
@@ -40,11 +42,12 @@ from tests.conftest import TestConfig, database_url, fresh_tables
 from tests.mailchimp_support import Reporter, add, gateway_of, members_by_email, push
 from wsgi import create_app, db
 
-N = 1200
+N = 120
+BATCH = 50  # the sync's batch size here: N makes two full batches and a short third
 FAKE = "test@example.com"  # Mailchimp refuses it as fake: it belongs in the review queue
 GONE = "gone.away@example.org"  # unsubscribed in Mailchimp before the first push
 FAKE_AT, GONE_AT = 3, 5
-TIMEOUT = 0.5  # the client's timeout in the tests that time out; the sandbox answers later
+TIMEOUT = 0.2  # the client's timeout in the tests that time out; the sandbox answers later
 
 
 # -- the contacts -------------------------------------------------------------------------
@@ -60,9 +63,9 @@ def tags_of(i: int) -> list[str]:
     found = []
     if i % 7 == 0:
         found.append("Alpha")
-    if i >= 500 and i % 13 == 0:
+    if i >= BATCH and i % 13 == 0:
         found.append("Beta")
-    if i >= 1100 and i % 4 == 0:
+    if i >= 2 * BATCH + 10 and i % 4 == 0:
         found.append("Late")
     return found
 
@@ -89,7 +92,7 @@ class World:
     pending: set[int] = field(default_factory=set)
 
     def seed(self) -> None:
-        """Make the tables and the 1,200 contacts."""
+        """Make the tables and the contacts."""
         with self.app.app_context():
             fresh_tables(db.engine)
             session = db.session
@@ -136,9 +139,9 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """One app and 1,200 contacts for the module's sync tests."""
+    """One app and its contacts for the module's sync tests."""
     url = database_url(tmp_path_factory.mktemp("faults"))
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, CRM_MAILCHIMP_BATCH_SIZE=BATCH)
     made = World(app)
     yield made
     with app.app_context():
@@ -422,7 +425,7 @@ CASES = [
 def test_a_fault_loses_nobody_and_the_next_push_sends_only_what_is_missing(
         run: Run, case: Case) -> None:
     timeout = TIMEOUT if case.kind == "timeout" else 5.0
-    run.server.faults.timeout_sleep = TIMEOUT + 0.3
+    run.server.faults.timeout_sleep = TIMEOUT + 0.15
     gw = run.gateway(timeout)
     spy = Spy(gw)
     rule = inject(run.server, case.step, case.kind, after=case.after, times=case.times)
@@ -489,9 +492,9 @@ def test_one_429_on_the_first_batch_is_retried_once_and_the_push_succeeds(run: R
     assert record.status == "synced"
     assert counts["failed"] == 0
     batch_calls = calls_of(run.server, "batch")
-    assert len(batch_calls) == math.ceil(N / 500) + 1
+    assert len(batch_calls) == math.ceil(N / BATCH) + 1
     assert [(c.fault, c.status) for c in batch_calls].count(("429", 429)) == 1
-    assert [c.status for c in batch_calls if c.fault is None] == [200] * math.ceil(N / 500)
+    assert [c.status for c in batch_calls if c.fault is None] == [200] * math.ceil(N / BATCH)
     assert counts["calls"] == gw.calls == len(run.server.state.calls)
     check_all_synced(run.session, run.server)
 
@@ -506,7 +509,7 @@ def test_a_bare_403_on_a_batch_is_not_retried_and_fails_only_that_batch(run: Run
         sync.push(run.session, gw, record, Reporter(run.session))
     run.session.commit()
     batch_calls = calls_of(run.server, "batch")
-    assert len(batch_calls) == math.ceil(N / 500)  # the refused one was not tried again
+    assert len(batch_calls) == math.ceil(N / BATCH)  # the refused one was not tried again
     refused = [c for c in batch_calls if c.fault == "bare403"]
     assert len(refused) == 1 and refused[0].status == 403
     assert len(spy.failed) == 1
@@ -529,7 +532,7 @@ def test_a_stopped_sync_resumes_where_it_stopped_and_sends_nobody_twice(run: Run
     assert record.cursor > 0
     assert record.finished_at is None
     first_run = len(calls_of(run.server, "batch"))
-    assert first_run < math.ceil(N / 500)
+    assert first_run < math.ceil(N / BATCH)
     assert len(session.scalars(select(LedgerEntry)).all()) > 0
 
     gw2 = run.gateway()
@@ -537,7 +540,7 @@ def test_a_stopped_sync_resumes_where_it_stopped_and_sends_nobody_twice(run: Run
     sync.push(session, gw2, record, Reporter(session))
     session.commit()
     assert record.status == "synced"
-    assert len(calls_of(run.server, "batch")) == math.ceil(N / 500)
+    assert len(calls_of(run.server, "batch")) == math.ceil(N / BATCH)
     sent = spy.sent_emails() + spy2.sent_emails()
     assert len(sent) == len(set(sent)) == N, "a member was pushed twice, or never"
     assert record.counts["added"] + record.counts["updated"] == N - 2
