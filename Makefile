@@ -10,6 +10,8 @@ DEMO_ENV := CRM_ORG_POSTAL_ADDRESS="$${CRM_ORG_POSTAL_ADDRESS:-123 Demo Street, 
 	CRM_DONATE_URL="$${CRM_DONATE_URL:-https://secure.actblue.com/donate/demo-progress}" \
 	CRM_CAMPAIGN_REPLY_TO="$${CRM_CAMPAIGN_REPLY_TO:-office@example.org}"
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); the tests marked serial, and the browser tests, share one.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install run test lint bench worker clean
 
@@ -29,7 +31,7 @@ run: install
 	$(DEMO_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
