@@ -22,11 +22,13 @@ from tests import databases
 from tests.databases import database_url, dispose, fresh_tables
 from wsgi import db
 
-# The Mailchimp fixtures (a sandbox per test, an app on it) live beside these.
+# The Mailchimp fixtures (a sandbox per module, an app on it) live beside these.
 pytest_plugins = ["tests.mailchimp_support"]
 __all__ = ["database_url", "dispose", "fresh_tables"]
 
 PASSWORD = "correct horse battery"
+
+ROLES = ("admin", "organizer", "viewer")
 
 # Under pytest-xdist each worker gets a PostgreSQL database of its own, made at its start.
 _WORKER_DATABASE: str | None = None
@@ -52,7 +54,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _WORKER_DATABASE is not None:
         databases.drop_worker_database(_WORKER_DATABASE)
-ROLES = ("admin", "organizer", "viewer")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -360,8 +360,8 @@ def test_a_test_send_goes_to_a_few_staff_addresses(
 
 
 def test_the_sandbox_inbox_is_only_there_with_the_sandbox(
-        make_app: Callable[..., Flask]) -> None:
-    real = make_app(CRM_MAILCHIMP_API_KEY="abc123-us6", CRM_MAILCHIMP_AUDIENCE_ID="list1")
+        shared_app: Callable[..., Flask]) -> None:
+    real = shared_app(CRM_MAILCHIMP_API_KEY="abc123-us6", CRM_MAILCHIMP_AUDIENCE_ID="list1")
     with real.app_context():
         crm.staff.create_user(db.session, "o@example.org", PASSWORD, role="organizer")
         db.session.commit()

@@ -77,8 +77,11 @@ def jobs_app(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
 
 
 @pytest.fixture
-def app(jobs_app: Callable[..., Flask]) -> Flask:
-    return jobs_app()
+def app(shared_app: Callable[..., Flask]) -> Flask:
+    """The shared app, knowing the test job kind until the next test's reset."""
+    found = shared_app()
+    found.extensions["crm"].add_job_handler("test.count", count)
+    return found
 
 
 def new_job(app: Flask, kind: str = "test.count", **params: Any) -> int:

@@ -138,8 +138,8 @@ def test_openapi_documents_the_mailchimp_api(app: Flask) -> None:
     assert schemas["MailchimpSyncCreate"]["properties"]["dry_run"]["default"] is True
 
 
-def test_an_api_key_without_an_audience_is_a_409(make_app: Callable[..., Flask]) -> None:
-    app = make_app(CRM_MAILCHIMP_API_KEY="0123456789abcdef-us6")
+def test_an_api_key_without_an_audience_is_a_409(shared_app: Callable[..., Flask]) -> None:
+    app = shared_app(CRM_MAILCHIMP_API_KEY="0123456789abcdef-us6")
     app.extensions["crm"].job_runner = Recorder()
     with app.app_context():
         staff.create_user(db.session, "o@example.org", "correct horse battery", role="organizer")

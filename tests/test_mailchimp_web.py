@@ -286,7 +286,7 @@ def test_stop_resume_and_reconcile(app: Flask, world: dict[str, Any],
 
 def test_webhook_install_and_mailchimp_errors(app: Flask, world: dict[str, Any],
                                               as_role: Callable[[str], FlaskClient],
-                                              make_app: Callable[..., Flask]) -> None:
+                                              shared_app: Callable[..., Flask]) -> None:
     admin = as_role("admin")
     # The sandbox checks the URL answers, as Mailchimp does; this one cannot.
     refused = admin.post("/crm/mailchimp/webhook", data={"base_url": "http://127.0.0.1:9"})
@@ -306,7 +306,7 @@ def test_webhook_install_and_mailchimp_errors(app: Flask, world: dict[str, Any],
     assert hooks[0]["sources"] == {"user": True, "admin": True, "api": True}
 
     # Mailchimp out of reach: a clear message, never a 500.
-    down = make_app(CRM_MAILCHIMP_SANDBOX_URL="http://127.0.0.1:9/3.0",
+    down = shared_app(CRM_MAILCHIMP_SANDBOX_URL="http://127.0.0.1:9/3.0",
                     CRM_MAILCHIMP_RETRIES=0)
     with down.app_context():
         staff.create_user(db.session, "a@example.org", "correct horse battery", role="admin")

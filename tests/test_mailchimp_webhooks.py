@@ -96,9 +96,9 @@ def test_an_unsubscribe_applies_once_with_its_history(mc_app: Flask, session: An
     assert sandbox.state.call_count() == before and counts["updated"] == 0
 
 
-def test_webhook_csrf_exempt_and_bad_bodies_get_clear_answers(make_app: Any,
+def test_webhook_csrf_exempt_and_bad_bodies_get_clear_answers(shared_app: Any,
                                                               sandbox: SandboxServer) -> None:
-    app = make_app(WTF_CSRF_ENABLED=True, CRM_MAILCHIMP_SANDBOX_URL=sandbox.url)
+    app = shared_app(WTF_CSRF_ENABLED=True, CRM_MAILCHIMP_SANDBOX_URL=sandbox.url)
     client = app.test_client()
     assert client.post(hook(app), data={"type": "campaign", "data[id]": "c1",
                                         "data[status]": "sent"}).json["outcome"] == "recorded"

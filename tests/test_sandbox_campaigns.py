@@ -413,9 +413,9 @@ def test_inbox_client_reads_newest_first_and_explains_failures(sandbox: SandboxS
 
 
 def test_inbox_url_is_the_sandboxs_root_and_none_with_a_real_key(
-        mc_app: Flask, sandbox: SandboxServer, make_app: Callable[..., Flask]) -> None:
+        mc_app: Flask, sandbox: SandboxServer, shared_app: Callable[..., Flask]) -> None:
     assert inbox_url(mc_app) == sandbox.base_url
-    real = make_app(CRM_MAILCHIMP_API_KEY="0123abcd-us6", CRM_MAILCHIMP_AUDIENCE_ID="a1b2c3")
+    real = shared_app(CRM_MAILCHIMP_API_KEY="0123abcd-us6", CRM_MAILCHIMP_AUDIENCE_ID="a1b2c3")
     assert inbox_url(real) is None
 
 

@@ -255,8 +255,8 @@ def test_saving_a_bad_query_shows_the_error_under_the_box_with_a_caret(
 
 
 def test_the_contact_list_filters_by_a_segment_with_the_other_filters(
-        make_app: Callable[..., Flask]) -> None:
-    app = make_app(CRM_PAGE_SIZE=2)
+        shared_app: Callable[..., Flask]) -> None:
+    app = shared_app(CRM_PAGE_SIZE=2)
     with app.app_context():
         from crm import staff
 
@@ -358,8 +358,8 @@ def test_the_preview_endpoint_needs_the_csrf_token_when_csrf_is_on(csrf_app: Fla
 
 
 def test_dates_in_a_segment_are_days_in_the_organizations_time_zone(
-        make_app: Callable[..., Flask]) -> None:
-    app = make_app(CRM_TIMEZONE="America/Chicago")
+        shared_app: Callable[..., Flask]) -> None:
+    app = shared_app(CRM_TIMEZONE="America/Chicago")
     with app.app_context():
         from crm import staff
 

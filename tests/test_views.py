@@ -203,7 +203,7 @@ def test_forms_without_csrf_token_are_rejected(csrf_app: Flask) -> None:
 
 
 def test_security_headers_and_cookie_flags(as_role: Callable[[str], FlaskClient],
-                                           make_app: Callable[..., Flask]) -> None:
+                                           shared_app: Callable[..., Flask]) -> None:
     client = as_role("viewer")
     response = client.get("/crm/contacts")
     assert response.headers["Content-Security-Policy"] == CSP
@@ -216,7 +216,7 @@ def test_security_headers_and_cookie_flags(as_role: Callable[[str], FlaskClient]
     css = client.get("/bootstrap/static/css/bootstrap.min.css")
     assert css.status_code == 200
     css.close()
-    secure = make_app(SESSION_COOKIE_SECURE=True)
+    secure = shared_app(SESSION_COOKIE_SECURE=True)
     with secure.app_context():
         staff.create_user(db.session, "v@example.org", PASSWORD, role="viewer")
         db.session.commit()
