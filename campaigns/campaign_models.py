@@ -47,6 +47,10 @@ class Campaign(Base):
     require_approval: Mapped[bool] = mapped_column(Boolean, default=False)
 
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    # Every UPDATE of a campaign says "WHERE status = <the status this request read>" and
+    # checks that it changed one row (SQLAlchemy's version counter, set by hand): of two
+    # requests that read the same status, the second to write finds it gone and loses.
+    __mapper_args__ = {"version_id_col": status, "version_id_generator": False}
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

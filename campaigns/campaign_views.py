@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm import access
 from crm.access import require
@@ -37,6 +38,18 @@ bp = Blueprint("campaign_pages", __name__, static_folder="static",
 bp.register_error_handler(403, error_page)
 bp.register_error_handler(404, error_page)
 ID = "int(max=2147483647)"
+
+
+@bp.errorhandler(StaleDataError)
+def _changed_meanwhile(_exc: StaleDataError) -> ResponseReturnValue:
+    """Another request changed the campaign first (a lost compare-and-set): show it as it is."""
+    _session().rollback()
+    flash("Someone else changed this campaign at the same moment; here it is as it is now. "
+          "Nothing of yours was saved.", "warning")
+    campaign_id = (request.view_args or {}).get("campaign_id")
+    if campaign_id is None:
+        return redirect(url_for("campaign_pages.campaign_list"))
+    return redirect(url_for("campaign_pages.campaign_page", campaign_id=campaign_id))
 
 
 def campaign_or_404(campaign_id: int) -> Campaign:

@@ -88,6 +88,11 @@ def run_send(session: Session, job: Job, reporter: Reporter) -> dict[str, Any]:
     except Exception as exc:
         session.rollback()
         campaign = composing.get(session, campaign_id)
+        if campaign.status == "cancelled":
+            # Cancelled by staff meanwhile: the job's next write found the status changed.
+            reporter.summary = ("Cancelled while it was being prepared: nothing more went to "
+                                "Mailchimp.")
+            return {"campaign_id": campaign_id, "stopped": True}
         if campaign.status == "sending":
             sending.failed(campaign, str(exc))
         session.commit()

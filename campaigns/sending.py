@@ -3,7 +3,8 @@
 draft → ready → approved → sending → scheduled | sent, plus cancelled and failed. A move
 not in ``MOVES`` raises ``IllegalMove``. Marking ready checks the email and freezes the
 audience; approval needs a second organizer; sending and scheduling hand over to the send
-job, which reports back through ``sent``, ``scheduled`` and ``failed``.
+job, which reports back through ``sent``, ``scheduled`` and ``failed``. Every move is a
+compare-and-set on the status (see ``move``), so of two presses of one button one wins.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.errors import CRMError, ValidationFailed
 from crm.models import utcnow
@@ -57,10 +59,24 @@ class Org:
 
 
 def move(campaign: Campaign, to: str) -> None:
-    """Change a campaign's status, or raise IllegalMove."""
+    """Change a campaign's status, or raise IllegalMove.
+
+    The change is written at once, as a compare-and-set on the status this session read:
+    when another request changed it first, this one is rolled back and refused with the
+    status that won.
+    """
     if to not in MOVES.get(campaign.status, frozenset()):
         raise IllegalMove(f"A {campaign.status} campaign cannot become {to}.")
     campaign.status = to
+    session = object_session(campaign)
+    if session is None or campaign.id is None:
+        return
+    try:
+        session.flush()
+    except StaleDataError:
+        session.rollback()
+        raise IllegalMove(f"Someone else changed this campaign first: it is {campaign.status} "
+                          "now.") from None
 
 
 def problems(campaign: Campaign, org: Org) -> dict[str, str]:

@@ -9,6 +9,7 @@ from flask import current_app, g, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api, Blueprint, abort
 from marshmallow import RAISE
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from . import access, contacts, listing, staff
@@ -77,6 +78,14 @@ def _domain_error(exc: CRMError) -> ResponseReturnValue:
     if isinstance(exc, ValidationFailed):
         return _problem(422, exc.message, {k: [v] for k, v in exc.errors.items()})
     return _problem(exc.status_code, exc.message)
+
+
+@api_bp.errorhandler(StaleDataError)
+def _changed_meanwhile(_exc: StaleDataError) -> ResponseReturnValue:
+    # A compare-and-set lost: another request changed the same row first.
+    _session().rollback()
+    return _problem(409, "Someone else changed this at the same moment: reload it and try "
+                         "again.")
 
 
 @api_bp.errorhandler(RecursionError)
@@ -234,3 +243,4 @@ def protect(blueprint: Blueprint) -> None:
     blueprint.errorhandler(HTTPException)(_http_error)
     blueprint.errorhandler(CRMError)(_domain_error)
     blueprint.errorhandler(RecursionError)(_too_deep)
+    blueprint.errorhandler(StaleDataError)(_changed_meanwhile)
