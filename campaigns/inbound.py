@@ -3,7 +3,10 @@
 An opt-out in Mailchimp (unsubscribed, cleaned) always wins here and is recorded in the
 consent history with the method "mailchimp". A subscribe from Mailchimp is a fresh opt-in
 only when Mailchimp really changed (its status was not subscribed before, as far as the
-ledger knows, or a webhook reported the subscribe itself) and no opt-out here is newer.
+ledger knows, or a webhook reported the subscribe itself) and no opt-out here is newer. An
+unsubscribed contact is subscribed again only when Mailchimp's change carries a time later
+than the latest consent change here (a webhook without a readable ``fired_at`` never does),
+and a cleaned one never is: fixing an address is a staff action.
 """
 
 from __future__ import annotations
@@ -56,13 +59,20 @@ def apply_status(session: Session, contact_id: int, status: str, *, audience_id:
             consent.set_status(session, contact, status, method="mailchimp", actor=ACTOR,
                                note=note)
             outcome = f"now {status}"
+    elif status == "subscribed" and contact.email_status == "cleaned":
+        # A cleaned address bounced for good: only staff, fixing the address, reopen it.
+        outcome = "kept: the address was cleaned, and fixing it is a staff action"
     elif status == "subscribed" and contact.email_status != "subscribed":
         was = known.status if known is not None else None
-        latest = _latest_change(session, contact_id)
+        latest = _latest_change(session, contact_id) or contact.created_at
         changed_there = (opt_in_event or (was is not None and was != "subscribed")
                          or contact.email_status == "pending")
-        newer_here = when is not None and latest is not None and latest > when
-        if changed_there and not newer_here:
+        if contact.email_status == "unsubscribed":
+            # An opt-out here is undone only by a change Mailchimp proves newer.
+            proven = when is not None and latest is not None and when > latest
+        else:
+            proven = when is None or latest is None or when >= latest
+        if changed_there and proven:
             consent.record_opt_in(session, contact, "subscribed", method="mailchimp",
                                   actor=ACTOR, note=f"Opted in through Mailchimp. {note}".strip())
             outcome = "now subscribed"

@@ -3,14 +3,17 @@
 A state machine over six addresses adds contacts (subscribed, unsubscribed or pending),
 edits their names, unsubscribes them and re-opts them in (to pending) as staff, lets people
 unsubscribe in Mailchimp with the webhook delivered over HTTP to the app, or with the
-webhook lost, reconciles, and syncs. Every payload the gateway sends is captured. After each
-step:
+webhook lost, lets addresses bounce (cleaned) in Mailchimp, lets opted-out people subscribe
+again in Mailchimp with a webhook whose time is missing, blank, garbled, old or new,
+reconciles, and syncs. Every payload the gateway sends is captured. After each step:
 
 * "subscribed" was never sent for a contact who was not subscribed here when it was sent;
 * nobody who unsubscribed (here or in Mailchimp) is subscribed in Mailchimp, unless the
   consent history here has an opt-in (pending or subscribed) after that last unsubscribe;
 * after a sync, the ledger says what Mailchimp holds, except for changes Mailchimp made
-  that nobody told us about yet.
+  that nobody told us about yet;
+* a cleaned contact is opted in again only by staff, and a subscribe webhook without a time
+  later than the opt-out here leaves an unsubscribed contact unsubscribed.
 
 Each example has its own app (its tables made afresh), sandbox Mailchimp and app server.
 """
@@ -20,10 +23,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -46,7 +51,7 @@ from campaigns.models import LedgerEntry, SyncRun, WebhookEvent
 from campaigns.sandbox import SandboxServer, SandboxState, serve
 from campaigns.sync_plan import walk
 from crm import consent, contacts
-from crm.models import Base, ConsentEvent, Contact
+from crm.models import Base, ConsentEvent, Contact, utcnow
 from tests.conftest import TestConfig, database_url, fresh_tables
 from tests.mailchimp_support import add, gateway_of, members_by_email, push
 from wsgi import create_app, db
@@ -58,6 +63,8 @@ PICK = st.integers(min_value=0, max_value=len(POOL) - 1)
 OPT_INS = ("pending", "subscribed")
 OPT_OUTS = ("unsubscribed", "cleaned")
 RULES_RUN: Counter[str] = Counter()
+# A subscribe webhook's fired_at: missing, blank, garbled, long ago, or after anything here.
+FIRED = st.sampled_from(["missing", "blank", "garbled", "old", "new"])
 
 
 class PayloadSpy:
@@ -145,6 +152,11 @@ class ConsentMachine(RuleBasedStateMachine):
         self.ids: dict[str, int] = {}
         # Per address, the newest consent event id when Mailchimp unsubscribed them.
         self.unsubscribed_there: dict[str, int] = {}
+        # Addresses the person subscribed again in Mailchimp while they stay opted out here:
+        # Mailchimp holds "subscribed" by their own hand until a sync sends the opt-out.
+        self.resubscribed_there: set[str] = set()
+        self.hook = hook_url(f"http://127.0.0.1:{self.web.server_port}", self.app)
+        self.deliveries = 0
         # Addresses Mailchimp changed without telling us (until a reconcile or a sync).
         self.unheard: set[str] = set()
         # The newest consent event id when the last sync started: opt-outs made here up to
@@ -269,6 +281,62 @@ class ConsentMachine(RuleBasedStateMachine):
         self.unsubscribed_there[email] = self.newest_event()
         self.unheard.add(email)
 
+    @precondition(lambda self: bool(self.reachable_there()))
+    @rule(pick=PICK)
+    @counted
+    def cleaned_in_mailchimp(self, pick: int) -> None:
+        """The address bounces for good; Mailchimp cleans it and the webhook reaches the app."""
+        chosen = self.reachable_there()
+        email = chosen[pick % len(chosen)]
+        self.session.commit()
+        deliveries = self.server.fire_status_change(email, "cleaned")
+        assert [d["status_code"] for d in deliveries] == [200], deliveries
+        self.session.expire_all()
+        self.unsubscribed_there[email] = self.newest_event()
+        if self.contact(email).email_status == "cleaned":
+            self.unheard.discard(email)
+        else:  # the same form in the same second reads as a retry: not applied
+            self.unheard.add(email)
+
+    @precondition(lambda self: bool(self.with_status(*OPT_OUTS)))
+    @rule(pick=PICK, fired=FIRED)
+    @counted
+    def subscribe_webhook(self, pick: int, fired: str) -> None:
+        """Someone opted out here subscribes again in Mailchimp's own form, and the webhook
+        arrives with its time missing, blank, garbled, long ago, or after the opt-out."""
+        chosen = self.with_status(*OPT_OUTS)
+        email = chosen[pick % len(chosen)]
+        self.session.commit()
+        before = self.contact(email).email_status
+        held = members_by_email(self.server).get(email)
+        if held is not None and held["status"] != "subscribed":
+            # Their own doing in Mailchimp, which delivers it as the webhook below.
+            self.server.state.change_status(self.server.list_id, email, "subscribed",
+                                            source="api")
+            self.resubscribed_there.add(email)
+        self.deliveries += 1
+        form = {"type": "subscribe", "data[email]": email, "data[list_id]": self.server.list_id,
+                "data[id]": f"delivery-{self.deliveries}"}
+        moment = {"old": utcnow() - timedelta(days=365),
+                  "new": utcnow() + timedelta(days=1)}.get(fired)
+        if moment is not None:
+            form["fired_at"] = moment.strftime("%Y-%m-%d %H:%M:%S")
+        elif fired != "missing":
+            form["fired_at"] = {"blank": "", "garbled": "29/11/2026 noon"}[fired]
+        answer = requests.post(self.hook, data=form, timeout=10)
+        assert answer.status_code == 200, answer.text
+        self.session.expire_all()
+        after = self.contact(email).email_status
+        RULES_RUN[f"subscribe_webhook:{before}"] += 1
+        if before == "cleaned":
+            assert after == "cleaned", f"a subscribe webhook ({fired}) reopened {email}"
+        elif fired != "new":
+            assert after == before, f"a subscribe webhook ({fired}) undid {email}'s opt-out"
+        else:
+            assert after == "subscribed", f"{email} opted in again later and stayed {after}"
+        if after == "subscribed":
+            self.resubscribed_there.discard(email)
+
     @precondition(lambda self: bool(self.unsubscribed_there))
     @rule()
     @counted
@@ -294,6 +362,7 @@ class ConsentMachine(RuleBasedStateMachine):
         sent = {email for email, _, _ in self.spy.sent[sent_before:]}
         # What this sync sent (or learned from a refusal) is what Mailchimp now holds.
         self.unheard -= sent
+        self.resubscribed_there -= sent
         held = members_by_email(self.server)
         for row in self.session.scalars(select(LedgerEntry)):
             key = row.email.lower()
@@ -329,7 +398,8 @@ class ConsentMachine(RuleBasedStateMachine):
         held = members_by_email(self.server)
         for email, contact_id in self.ids.items():
             member = held.get(email)
-            if member is None or member["status"] != "subscribed":
+            if (member is None or member["status"] != "subscribed"
+                    or email in self.resubscribed_there):
                 continue
             history = list(self.session.execute(
                 select(ConsentEvent.id, ConsentEvent.status)
@@ -344,6 +414,20 @@ class ConsentMachine(RuleBasedStateMachine):
                     f"Mailchimp: {history}")
 
 
+    @invariant()
+    def a_cleaned_contact_is_opted_in_again_only_by_staff(self) -> None:
+        for email, contact_id in self.ids.items():
+            history = list(self.session.execute(
+                select(ConsentEvent.status, ConsentEvent.method)
+                .where(ConsentEvent.contact_id == contact_id).order_by(ConsentEvent.id)))
+            cleaned = [i for i, (status, _) in enumerate(history) if status == "cleaned"]
+            if cleaned:
+                later = history[cleaned[0] + 1:]
+                wrong = [(status, method) for status, method in later
+                         if status in OPT_INS and method != "staff"]
+                assert not wrong, f"{email} was cleaned, then opted in by {wrong}"
+
+
 @pytest.fixture
 def machine_database(tmp_path: Path) -> Iterator[None]:
     """Point the machine at this test's database (its tables are made per example)."""
@@ -353,8 +437,9 @@ def machine_database(tmp_path: Path) -> Iterator[None]:
 
 
 RULE_NAMES = ("add_contact", "edit_contact", "edit_contact:unsubscribed", "edit_contact:pending",
-              "unsubscribe_in_mailchimp", "unsubscribe_in_mailchimp_webhook_lost", "reconcile",
-              "sync")
+              "unsubscribe_in_mailchimp", "unsubscribe_in_mailchimp_webhook_lost",
+              "cleaned_in_mailchimp", "subscribe_webhook", "subscribe_webhook:unsubscribed",
+              "subscribe_webhook:cleaned", "reconcile", "sync")
 
 
 def test_consent_holds_whatever_happens_here_and_in_mailchimp(machine_database: None) -> None:

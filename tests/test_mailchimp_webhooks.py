@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from campaigns import connection, ledger, reconcile
+from campaigns import connection, inbound, ledger, reconcile
 from campaigns.models import WebhookEvent
 from campaigns.sandbox import SandboxServer
 from campaigns.webhooks import BadDelivery, parse_form
@@ -172,6 +172,63 @@ def test_a_late_subscribe_webhook_does_not_undo_a_newer_opt_out_here(
     assert answer.json["outcome"] == "no change"
     session.refresh(ana)
     assert ana.email_status == "unsubscribed"
+
+
+@pytest.mark.parametrize("fired", [None, "", "yesterday", "2026-13-45 99:00:00",
+                                   "2026-11-29T12:00:00Z"])
+def test_a_subscribe_without_a_readable_time_never_undoes_an_opt_out(
+        mc_app: Flask, session: Any, sandbox: SandboxServer, fired: str | None) -> None:
+    ana = add(session, "ana@union.org")
+    consent.set_status(session, ana, "unsubscribed", method="staff", actor="test")
+    session.commit()
+    form = {"type": "subscribe", "data[email]": "ana@union.org", "data[list_id]": sandbox.list_id}
+    if fired is not None:
+        form["fired_at"] = fired
+    answer = mc_app.test_client().post(hook(mc_app), data=form)
+    assert answer.status_code == 200
+    assert (answer.json["outcome"], answer.json["detail"]) == ("no change",
+                                                               "kept the opt-out made here")
+    session.refresh(ana)
+    assert ana.email_status == "unsubscribed"
+    assert [e.status for e in consent.history(session, ana.id)][:1] == ["unsubscribed"]
+
+
+@pytest.mark.parametrize("fired", [None, "2099-01-01 00:00:00"])
+def test_a_subscribe_webhook_never_reopens_a_cleaned_address(
+        mc_app: Flask, session: Any, sandbox: SandboxServer, fired: str | None) -> None:
+    bo = add(session, "bo@union.org")
+    consent.set_status(session, bo, "cleaned", method="mailchimp", actor="test")
+    session.commit()
+    form = {"type": "subscribe", "data[email]": "bo@union.org", "data[list_id]": sandbox.list_id}
+    if fired is not None:
+        form["fired_at"] = fired
+    answer = mc_app.test_client().post(hook(mc_app), data=form)
+    assert answer.json["outcome"] == "no change"
+    assert "fixing it is a staff action" in answer.json["detail"]
+    session.refresh(bo)
+    assert bo.email_status == "cleaned"
+
+
+def test_a_status_read_without_a_change_time_keeps_the_opt_out(
+        mc_app: Flask, session: Any, sandbox: SandboxServer) -> None:
+    # Reconciling hands over Mailchimp's last_changed; when Mailchimp gives none, an
+    # opt-out here stays, even though the ledger saw Mailchimp's status change.
+    ana = add(session, "ana@union.org")
+    session.commit()
+    push(mc_app, session)
+    consent.set_status(session, ana, "unsubscribed", method="staff", actor="test")
+    ledger.note_status(session, sandbox.list_id, ana.id, "unsubscribed")
+    session.commit()
+    outcome = inbound.apply_status(session, ana.id, "subscribed", audience_id=sandbox.list_id,
+                                   note="Reconciled with Mailchimp.", when=None)
+    assert outcome == "kept the opt-out made here"
+    session.refresh(ana)
+    assert ana.email_status == "unsubscribed"
+    # With a time later than the opt-out, the same change is proven newer and applies.
+    ledger.note_status(session, sandbox.list_id, ana.id, "unsubscribed")
+    later = utcnow() + timedelta(minutes=5)
+    assert inbound.apply_status(session, ana.id, "subscribed", audience_id=sandbox.list_id,
+                                note="Reconciled with Mailchimp.", when=later) == "now subscribed"
 
 
 def test_end_to_end_install_then_unsubscribe_in_mailchimp(make_app: Any) -> None:
