@@ -16,7 +16,7 @@ from crm.errors import CRMError, ValidationFailed
 from crm.forms import ConfirmForm
 from crm.job_runner import start_job
 
-from . import actions, campaign_config, jobs, sending, test_send
+from . import actions, campaign_config, jobs, personalise, sending, test_send
 from .campaign_forms import CampaignForm, ScheduleForm, TestSendForm
 from .campaign_models import Campaign
 from .campaign_views import ID, bp, campaign_or_404, composer_failed, save
@@ -182,8 +182,10 @@ def campaign_test(campaign_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return show(campaign, test=form, status=422)
     try:
-        sent = test_send.send_test(_session(), actions.gateway(current_app), campaign,
-                                   form.emails.data or "", campaign_config.org(current_app))
+        sent = test_send.send_test(
+            _session(), actions.gateway(current_app), campaign, form.emails.data or "",
+            campaign_config.org(current_app), preview_links=personalise.preview_values(
+                campaign_config.settings(current_app, campaign), campaign.id))
     except ValidationFailed as exc:
         for key, message in exc.errors.items():
             if key == "emails":

@@ -182,7 +182,8 @@ def show(session: Session, campaign: Campaign, contact_id: int | None, *,
             shown.html = email_render.substitute(html, values, html=True)
             shown.text = email_render.substitute(text, values, html=False)
             return shown
-        found = preview.for_contact(session, campaign, shown.person.id, settings, org)
+        found = preview.for_contact(session, campaign, shown.person.id, settings, org,
+                                    inert=True)
     except ValidationFailed as exc:  # the body does not render, or a link cannot be made
         merge_problems(shown.problems, exc.errors)
         return shown

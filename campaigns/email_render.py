@@ -238,6 +238,18 @@ def check(body: str, *, fmt: str, subject: str, org_name: str, postal_address: s
     return problems
 
 
+def fill_only(content: str, values: Mapping[str, str], *, html: bool) -> str:
+    """Fill in only the merge tags ``values`` names; every other tag stays for Mailchimp."""
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            return match.group(0)
+        value = values[match.group(1)]
+        return html_lib.escape(value, quote=True) if html else value
+
+    return MERGE_TAG.sub(fill, content)
+
+
 def substitute(content: str, values: Mapping[str, str], *, html: bool) -> str:
     """Fill in each merge tag with a recipient's value, as Mailchimp does; unknown ones go blank."""
 

@@ -51,6 +51,14 @@ def campaign_values(settings: Settings, giving: Giving, *, recipient_id: int = 0
     return values
 
 
+def preview_values(settings: Settings, campaign_id: int) -> dict[str, str]:
+    """Return the response links a staff preview shows instead of a recipient's own."""
+    if settings.kind != "run_for_office":
+        return {}
+    return tokens.preview_urls(settings.response_base,
+                               tokens.sign_preview(settings.secret_key, campaign_id))
+
+
 @lru_cache(maxsize=4096)
 def _chip_in(settings: Settings, giving: Giving) -> dict[str, str]:
     # Donors share a few giving shapes and each link is parsed and encoded afresh, so a

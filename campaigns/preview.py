@@ -67,10 +67,16 @@ def values_for(session: Session, campaign: Campaign, contact_id: int,
 
 def for_contact(session: Session, campaign: Campaign, contact_id: int,
                 settings: personalise.Settings, org: Org, *,
-                unsubscribe_url: str = PREVIEW_UNSUBSCRIBE) -> Preview:
-    """Return the email one contact gets from this campaign."""
+                unsubscribe_url: str = PREVIEW_UNSUBSCRIBE, inert: bool = False) -> Preview:
+    """Return the email one contact gets from this campaign.
+
+    ``inert`` (every preview staff see) swaps the contact's response links for preview
+    links, which open a page saying so and record nothing; the rest is byte for byte theirs.
+    """
     html, text = content(campaign, org)
     values, included, reason = values_for(session, campaign, contact_id, settings)
+    if inert:
+        values.update(personalise.preview_values(settings, campaign.id or 0))
     values.setdefault("UNSUB", unsubscribe_url)
     contact = contacts.get(session, contact_id)
     return Preview(contact_id=contact_id, email=contact.email, name=contact.full_name,

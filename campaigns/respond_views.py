@@ -1,6 +1,7 @@
 """The public landing page of run-for-office links: no login, no staff layout, CSRF on.
 
 A GET shows the three answers and counts the click (a HEAD, a link checker, counts nothing);
+a staff preview's links open a page that says it is a preview and record nothing;
 the ``?answer=`` of the email's buttons only highlights one of them. Only a POST with the
 form's CSRF token answers. Bad links and bad requests get a friendly page in the public
 layout, never the staff's navigation and never a stack trace.
@@ -21,7 +22,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from crm.current import db_session as _session
 from crm.errors import CRMError, ValidationFailed
 
-from . import responses
+from . import responses, tokens
 from .campaign_models import Recipient
 from .respond_forms import LINK_ANSWERS, ResponseForm
 
@@ -106,6 +107,19 @@ def _show(token: str, recipient: Recipient, form: ResponseForm, preselect: str |
                            preselect=preselect, answered=answered,
                            answered_at=recipient.answered_at,
                            reply_to=campaign.reply_to), status
+
+
+@respond_bp.route("/respond/preview/<token>", methods=["GET", "POST"])
+def respond_preview(token: str) -> ResponseReturnValue:
+    """Say that a staff preview's link is only a preview; record nothing."""
+    try:
+        tokens.read_preview(str(current_app.config["SECRET_KEY"]), token)
+    except tokens.BadToken:
+        return _message(*REFUSED["forged"], 400)
+    return _message("This is a preview",
+                    "This link comes from a preview of the email, so nothing is recorded "
+                    "here. Only the links in the email as it is delivered record an answer.",
+                    200)
 
 
 @respond_bp.route("/respond/<token>", methods=["GET", "POST"])

@@ -10,14 +10,14 @@ reused until those change, and a changed subject gets a fresh one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
 from crm.errors import CRMError, ValidationFailed
 from crm.validation import normalize_email
 
-from . import preview
+from . import email_render, preview
 from .campaign_models import Campaign
 from .mailchimp import Gateway
 from .mailchimp_errors import MailchimpError
@@ -73,8 +73,13 @@ def _segment_id(gateway: Gateway, name: str) -> int:
 
 
 def send_test(session: Session, gateway: Gateway, campaign: Campaign, emails: str | list[str],
-              org: Org) -> list[str]:
-    """Send the campaign's email as a test to up to five addresses; return them."""
+              org: Org, preview_links: Mapping[str, str] | None = None) -> list[str]:
+    """Send the campaign's email as a test to up to five addresses; return them.
+
+    ``preview_links`` (``personalise.preview_values``) are written into the test's content in
+    place of the response merge tags, so a test email's answers record nothing, whatever
+    values its addresses hold in the audience.
+    """
     to = addresses(emails)
     missing = {field: message for field, message in SENDER_FIELDS.items()
                if not getattr(campaign, field)}
@@ -82,6 +87,9 @@ def send_test(session: Session, gateway: Gateway, campaign: Campaign, emails: st
         raise ValidationFailed(missing)
     # A draft's body is rendered now (CompileError says what stops it); later, the frozen one.
     html, text = preview.content(campaign, org)
+    if preview_links:
+        html = email_render.fill_only(html, preview_links, html=True)
+        text = email_render.fill_only(text, preview_links, html=False)
     title = trial_title(campaign)
     try:
         info = gateway.find_campaign(title)

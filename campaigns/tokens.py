@@ -13,6 +13,9 @@ from urllib.parse import quote
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 SALT = "crm.campaigns.response"
+# Links in a staff preview carry the campaign only, signed with a salt of their own: they
+# open a page that says it is a preview, and can never be read as a recipient's token.
+PREVIEW_SALT = "crm.campaigns.response.preview"
 ANSWER_PARAMS = {"YESURL": "yes", "NOTNOWURL": "not-now", "NOMURL": "nominate"}
 
 
@@ -50,6 +53,28 @@ def read(secret_key: str, token: str, *, max_age_days: int) -> tuple[int, str]:
             or not isinstance(value[1], str)):
         raise BadToken("forged")
     return value[0], value[1]
+
+
+def sign_preview(secret_key: str, campaign_id: int) -> str:
+    """Return the token of a staff preview's response links for one campaign."""
+    return str(URLSafeTimedSerializer(secret_key, salt=PREVIEW_SALT).dumps(campaign_id))
+
+
+def read_preview(secret_key: str, token: str) -> int:
+    """Return the campaign id of a preview token, or raise BadToken."""
+    try:
+        value = URLSafeTimedSerializer(secret_key, salt=PREVIEW_SALT).loads(token)
+    except BadSignature:
+        raise BadToken("forged") from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise BadToken("forged")
+    return value
+
+
+def preview_urls(base_url: str, token: str) -> dict[str, str]:
+    """Return the run-for-office merge values of a staff preview: links that record nothing."""
+    page = f"{base_url.rstrip('/')}/respond/preview/{quote(token, safe='')}"
+    return {tag: f"{page}?answer={answer}" for tag, answer in ANSWER_PARAMS.items()}
 
 
 def response_path(token: str) -> str:

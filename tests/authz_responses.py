@@ -22,6 +22,10 @@ ROUTES: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any] | None]]
     # "Not now" records an answer; it creates no contact (the viewer test checks that).
     ("campaign_public.respond", "POST"): ("public", {"token": "RESPOND_TOKEN"},
                                           {"choice": "declined"}),
+    # A staff preview's link: public too, and it records nothing.
+    ("campaign_public.respond_preview", "GET"): ("public", {"token": "PREVIEW_TOKEN"}, None),
+    ("campaign_public.respond_preview", "POST"): ("public", {"token": "PREVIEW_TOKEN"},
+                                                  {"choice": "interested"}),
 }
 
 
@@ -39,3 +43,4 @@ def seed(session: Session, ids: dict[str, Any]) -> None:
                          contact_id=ids["C"], kind="clicked"))
     ids["RESPOND_TOKEN"] = tokens.sign(current_app.config["SECRET_KEY"], recipient.id,
                                        recipient.nonce)
+    ids["PREVIEW_TOKEN"] = tokens.sign_preview(current_app.config["SECRET_KEY"], campaign.id)
