@@ -85,6 +85,8 @@ class Campaign(Base):
     # up the campaign's status in Mailchimp before it may call send again.
     send_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     send_calls: Mapped[int] = mapped_column(Integer, default=0)
+    # How many emails Mailchimp says it sent, once it says the campaign is sent.
+    emails_sent: Mapped[int | None] = mapped_column(Integer)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("crm_jobs.id", ondelete="SET NULL"))
 
 

@@ -107,6 +107,10 @@ class CampaignSchema(Schema):
     failure = fields.String(allow_none=True)
     audience = fields.Dict()
     mc_campaign_id = fields.String(allow_none=True)
+    mc_status = fields.String(allow_none=True, metadata={
+        "description": "Mailchimp's status for the campaign, as last heard."})
+    emails_sent = fields.Integer(allow_none=True, metadata={
+        "description": "How many emails Mailchimp sent, once it says it sent the campaign."})
     mc_segment_id = fields.Integer(allow_none=True)
     send_step = fields.String(allow_none=True)
     job_id = fields.Integer(allow_none=True)

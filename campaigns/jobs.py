@@ -58,7 +58,8 @@ def run_reconcile(session: Session, job: Job, reporter: Reporter) -> dict[str, A
     """Pull Mailchimp's status changes since the last run and apply them."""
     counts = reconcile.run(session, gateway(), progress=reporter)
     reporter.summary = (f"{counts['applied']:,} changes applied from {counts['examined']:,} "
-                        "members Mailchimp changed.")
+                        f"members Mailchimp changed; {counts['campaigns_changed']:,} of "
+                        f"{counts['campaigns']:,} campaigns in flight updated.")
     reporter.progress(counts["examined"], counts["examined"], reporter.summary)
     return counts
 

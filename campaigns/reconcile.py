@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import utcnow
 
-from . import inbound
+from . import delivery, inbound
 from .mailchimp import Gateway
 from .models import MailchimpMark
 
@@ -60,6 +60,9 @@ def run(session: Session, gateway: Gateway, *, progress: Any = None,
             if progress is not None and counts["examined"] % 500 == 0:
                 progress.progress(counts["examined"], None,
                                   f"Checked {counts['examined']:,} members.")
+    # Campaigns too: a scheduled one is sent when Mailchimp has sent it, and each sent one
+    # learns how many emails went out.
+    counts.update(delivery.check(session, gateway))
     mark = session.get(MailchimpMark, f"{MARK}:{audience_id}")
     if mark is None:
         mark = MailchimpMark(name=f"{MARK}:{audience_id}")

@@ -234,8 +234,17 @@ class Sender:
             if self._already_sent():
                 return
             raise
-        c.mc_status = "sending"
-        sending.sent(c)
+        self._record_sent("sending")
+
+    def _record_sent(self, mc_status: str) -> None:
+        """Record that Mailchimp took the send, unless its campaign webhook said so first."""
+        c = self.campaign
+        try:
+            sending.sent(c)
+        except sending.IllegalMove:
+            if c.status != "sent":  # read again after the lost compare-and-set
+                raise
+        c.mc_status = c.mc_status if c.mc_status == "sent" else mc_status
         self.commit("done", "Sent: Mailchimp is delivering it.")
 
     def _already_sent(self) -> bool:
@@ -245,10 +254,9 @@ class Sender:
         info = self.gateway.campaign(c.mc_campaign_id)
         if info is None:
             raise SendFailed("Mailchimp no longer has this campaign; nothing was sent.")
-        c.mc_status = info.status
         if info.status in SENT_STATUSES:
-            sending.sent(c)
-            self.commit("done", "Sent: Mailchimp is delivering it.")
+            self._record_sent(info.status)
             return True
+        c.mc_status = info.status
         return False
 

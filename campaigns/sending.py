@@ -210,3 +210,9 @@ def cancel(campaign: Campaign, *, unschedule: Callable[[str], None] | None = Non
         unschedule(campaign.mc_campaign_id)
     move(campaign, "cancelled")
     campaign.cancelled_at = utcnow()
+
+
+def cancelled_in_mailchimp(campaign: Campaign) -> None:
+    """Record that Mailchimp cancelled a scheduled or sending campaign (done there, not here)."""
+    move(campaign, "cancelled")
+    campaign.cancelled_at = utcnow()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from crm import contacts
 from crm.errors import CRMError
 
-from . import inbound, ledger
+from . import delivery, inbound, ledger
 from .models import WEBHOOK_TYPES, WebhookEvent
 
 _KEY = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
@@ -96,9 +96,10 @@ def _apply(session: Session, kind: str, data: dict[str, Any], form: dict[str, An
     list_id = str(data.get("list_id") or "")
     if kind != "campaign" and list_id and list_id != audience_id:
         return "ignored", f"For another audience ({list_id[:40]}).", None
-    if kind == "campaign":
-        return "recorded", f"Campaign {str(data.get('id', ''))[:40]} {data.get('status', '')}", None
     when = _fired_at(str(form.get("fired_at", "")))
+    if kind == "campaign":
+        outcome, detail = delivery.from_webhook(session, data, when)
+        return outcome, detail, None
     if kind == "upemail":
         return _upemail(session, data, audience_id)
     email = str(data.get("email") or "")

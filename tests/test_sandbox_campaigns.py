@@ -6,6 +6,7 @@ import http.server
 import itertools
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -390,6 +391,31 @@ def test_the_unsubscribe_link_unsubscribes_and_fires_the_webhook(
     gw.send(follow_up.id)
     assert [m["to"] for m in sandbox_inbox.messages(sandbox.base_url, follow_up.id)] == [
         "cy@union.org"]
+
+
+def test_a_sent_campaign_fires_the_campaign_webhook_after_the_send_call(
+        sandbox: SandboxServer, hooks: list[dict[str, str]]) -> None:
+    gw, segment = prepared(sandbox)
+    gw.add_webhook(hooks.pop()["url"], ["campaign"], ["user", "admin"])
+    made = new_campaign(gw, segment)
+    gw.send(made.id)
+    deadline = time.monotonic() + 5
+    while not hooks and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [(h["type"], h["data[id]"], h["data[status]"]) for h in hooks] == [
+        ("campaign", made.id, "sent")]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", hooks[0]["fired_at"])
+    [delivery] = [d for d in sandbox.state.delivery_log if d["type"] == "campaign"]
+    assert delivery["status_code"] == 200
+
+
+def test_a_webhook_without_the_campaign_event_hears_nothing_of_sends(
+        sandbox: SandboxServer, hooks: list[dict[str, str]]) -> None:
+    gw, segment = prepared(sandbox)
+    gw.add_webhook(hooks.pop()["url"], ["unsubscribe"], ["user", "admin", "api"])
+    gw.send(new_campaign(gw, segment).id)
+    time.sleep(0.2)
+    assert hooks == []
 
 
 def test_inbox_client_reads_newest_first_and_explains_failures(sandbox: SandboxServer) -> None:

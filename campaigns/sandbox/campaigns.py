@@ -10,6 +10,7 @@ sandbox/campaign_model.py.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -207,11 +208,13 @@ class CampaignsMixin(WebhooksMixin):
             self._changed()
             if campaign["status"] not in cm.SENDABLE:
                 raise cm.out_of_turn(campaign, "send")
-            self._send_out(campaign)
+            hooks = self._send_out(campaign)
+        self._tell_later(hooks)
 
     def run_scheduled(self, everything: bool = False) -> list[dict[str, Any]]:
         """Deliver every scheduled campaign whose time has come (all of them if asked)."""
         outcomes: list[dict[str, Any]] = []
+        hooks: list[tuple[str, list[tuple[str, str]]]] = []
         with self._lock:
             now = self._now()
             due = sorted((c for c in self.campaigns.values() if c["status"] == "schedule"
@@ -219,12 +222,13 @@ class CampaignsMixin(WebhooksMixin):
                          key=lambda c: (c["schedule_time"], c["number"]))
             for campaign in due:
                 try:
-                    self._send_out(campaign)
+                    hooks += self._send_out(campaign)
                 except SandboxProblem as problem:
                     outcomes.append({"campaign_id": campaign["id"], "error": problem.detail})
                 else:
                     outcomes.append({"campaign_id": campaign["id"],
                                      "emails_sent": campaign["emails_sent"]})
+        self._tell_later(hooks)
         return outcomes
 
     def inbox_messages(self, campaign_id: str | None = None,
@@ -270,7 +274,15 @@ class CampaignsMixin(WebhooksMixin):
                                                          campaign["id"]),
                           sent_at=self.now_iso(), test=test)
 
-    def _send_out(self, campaign: dict[str, Any]) -> None:
+    def _tell_later(self, hooks: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        # Mailchimp tells a campaign's webhooks once it has sent, not within the send call.
+        if hooks:
+            threading.Thread(target=lambda: [self._deliver(url, "campaign", form)
+                                             for url, form in hooks],
+                             name="sandbox-campaign-webhooks", daemon=True).start()
+
+    def _send_out(self, campaign: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Deliver a campaign (with the lock held); return the campaign webhooks to call."""
         cm.check_ready(campaign)
         audience = self._audience(campaign["list_id"])
         reached = cm.recipients(campaign, audience)
@@ -282,3 +294,10 @@ class CampaignsMixin(WebhooksMixin):
         campaign.update(status="sent", emails_sent=len(reached), send_time=self.now_iso(),
                         schedule_time="", send_calls=campaign["send_calls"] + 1)
         self._changed()
+        fired_at = parse_iso(self.now_iso()).strftime("%Y-%m-%d %H:%M:%S")
+        form = [("type", "campaign"), ("fired_at", fired_at), ("data[id]", campaign["id"]),
+                ("data[subject]", campaign["settings"]["subject_line"]),
+                ("data[status]", "sent"), ("data[reason]", ""),
+                ("data[list_id]", campaign["list_id"])]
+        return [(hook["url"], form) for hook in audience.webhooks.values()
+                if hook["events"].get("campaign")]
