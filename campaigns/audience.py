@@ -52,6 +52,12 @@ def _segment_condition(session: Session, campaign: Campaign, clock: Clock | None
     return compile_rule(rule, clock=clock, session=session)
 
 
+def segment_total(session: Session, campaign: Campaign, clock: Clock | None = None) -> int:
+    """Count the contacts the campaign's segment holds now, whatever their email status."""
+    condition = _segment_condition(session, campaign, clock)
+    return int(session.scalar(select(func.count()).select_from(Contact).where(condition)) or 0)
+
+
 def _suppressed(session: Session, names: Iterable[str]) -> dict[int, str]:
     keys = [n.strip().lower() for n in names if n.strip()]
     if not keys:

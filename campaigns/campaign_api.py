@@ -129,13 +129,15 @@ def campaign_approve(campaign_id: int) -> dict[str, Any]:
     """Approve a ready campaign: an organizer (or admin) other than its author."""
     campaign = _get(campaign_id)
     sending.approve(campaign, actor=access.actor_label(),
-                    role=access.role_of(access.current_staff()))
+                    role=access.role_of(access.current_staff()),
+                    drift=campaign_config.approval_drift(current_app), clock=segment_clock())
     _session().commit()
     return _out(campaign)
 
 
 def _send(campaign: Campaign, when: datetime | None) -> dict[str, Any]:
-    sending.request_send(campaign, actor=access.actor_label(), when=when)
+    sending.request_send(campaign, actor=access.actor_label(), when=when,
+                         drift=campaign_config.approval_drift(current_app), clock=segment_clock())
     _session().commit()
     job = start_job(jobs.SEND, {"campaign_id": campaign.id}, started_by=access.actor_label())
     campaign.job_id = job.id

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import asks, audience, composing, connection, personalise
+from . import asks, audience, composing, connection, personalise, sending
 from .campaign_models import Campaign
-from .sending import Org
 
 
-def org(app: Flask) -> Org:
+def org(app: Flask) -> sending.Org:
     """Return the organization's name and postal address."""
-    return Org(name=str(app.config.get("CRM_ORG_NAME") or ""),
+    return sending.Org(name=str(app.config.get("CRM_ORG_NAME") or ""),
                postal_address=str(app.config.get("CRM_ORG_POSTAL_ADDRESS") or "").strip())
 
 
@@ -36,6 +35,11 @@ def settings(app: Flask, campaign: Campaign) -> personalise.Settings:
         kind=campaign.kind, refcode=campaign.refcode, donate_url=campaign.donate_url,
         ask_config=asks.AskConfig.from_dict(campaign.ask_config or {}),
         secret_key=str(app.config["SECRET_KEY"]), response_base=response_base(app))
+
+
+def approval_drift(app: Flask) -> float:
+    """Return how far (a fraction) the segment may move from what its approver saw."""
+    return float(app.config.get("CRM_APPROVAL_DRIFT", sending.DEFAULT_DRIFT))
 
 
 def rules(app: Flask) -> audience.Rules:

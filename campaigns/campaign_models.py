@@ -58,6 +58,11 @@ class Campaign(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(320))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the approver saw: the segment's rule, a hash of the email, the segment's size.
+    # Should any of them change (the size by more than CRM_APPROVAL_DRIFT), it no longer holds.
+    approved_rule: Mapped[str | None] = mapped_column(Text)
+    approved_hash: Mapped[str | None] = mapped_column(String(64))
+    approved_count: Mapped[int | None] = mapped_column(Integer)
     send_requested_by: Mapped[str | None] = mapped_column(String(320))
     # Set for "schedule": the UTC quarter hour Mailchimp sends at.
     send_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -79,13 +79,18 @@ def approval(campaign: Campaign) -> dict[str, Any]:
     actor = access.actor_label()
     role = access.role_of(access.current_staff())
     authors = {campaign.created_by, campaign.ready_by} - {None}
-    box: dict[str, Any] = {"needed": campaign.require_approval, "can": False, "why": ""}
+    box: dict[str, Any] = {"needed": campaign.require_approval, "can": False, "why": "",
+                           "lapse": ""}
     if campaign.approved_by:
+        box["lapse"] = sending.approval_lapse(
+            campaign, drift=campaign_config.approval_drift(current_app), clock=segment_clock())
+    if campaign.approved_by and not box["lapse"]:
         box["state"] = "approved"
-    elif campaign.status != "ready":
+    elif campaign.status not in ("ready", "approved"):
         box["state"] = "none"
     else:
-        box["state"] = "waiting" if campaign.require_approval else "optional"
+        box["state"] = ("lapsed" if box["lapse"] else
+                        "waiting" if campaign.require_approval else "optional")
         who = ", ".join(sorted(a for a in authors if a))
         if role not in sending.APPROVER_ROLES:
             box["why"] = (f"An organizer or an admin other than {who} must approve it; "

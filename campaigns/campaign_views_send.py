@@ -4,6 +4,7 @@ cancel, retry, and a test send."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
@@ -50,6 +51,11 @@ def _step(campaign_id: int, move: Callable[[Campaign], str]) -> ResponseReturnVa
         return _refused(campaign_id, f"Mailchimp did not answer as expected: {exc}", 502)
     flash(message, "success")
     return _back(campaign)
+
+
+def _approval_check() -> dict[str, Any]:
+    """What a send checks an approval against: the drift allowed, and the segments' clock."""
+    return {"drift": campaign_config.approval_drift(current_app), "clock": segment_clock()}
 
 
 def _start_send(campaign: Campaign) -> None:
@@ -112,7 +118,8 @@ def campaign_approve(campaign_id: int) -> ResponseReturnValue:
     """Approve a ready campaign (an organizer or admin other than its author)."""
     def move(campaign: Campaign) -> str:
         sending.approve(campaign, actor=access.actor_label(),
-                        role=access.role_of(access.current_staff()))
+                        role=access.role_of(access.current_staff()),
+                        drift=campaign_config.approval_drift(current_app), clock=segment_clock())
         return "Approved: it can be sent or scheduled now."
     return _step(campaign_id, move)
 
@@ -122,7 +129,7 @@ def campaign_approve(campaign_id: int) -> ResponseReturnValue:
 def campaign_send(campaign_id: int) -> ResponseReturnValue:
     """Send a ready (or approved) campaign now."""
     def move(campaign: Campaign) -> str:
-        sending.request_send(campaign, actor=access.actor_label())
+        sending.request_send(campaign, actor=access.actor_label(), **_approval_check())
         _start_send(campaign)
         return "Sending: the audience is synced to Mailchimp, then the campaign goes out."
     return _step(campaign_id, move)
@@ -133,7 +140,8 @@ def campaign_send(campaign_id: int) -> ResponseReturnValue:
 def campaign_retry(campaign_id: int) -> ResponseReturnValue:
     """Send a failed campaign again; the job resumes at the step that failed."""
     def move(campaign: Campaign) -> str:
-        sending.request_send(campaign, actor=access.actor_label(), when=campaign.send_at)
+        sending.request_send(campaign, actor=access.actor_label(), when=campaign.send_at,
+                             **_approval_check())
         _start_send(campaign)
         return "Trying again from the step that failed."
     return _step(campaign_id, move)
@@ -148,7 +156,8 @@ def campaign_schedule(campaign_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return show(campaign, schedule=form, status=422)
     try:
-        sending.request_send(campaign, actor=access.actor_label(), when=form.when())
+        sending.request_send(campaign, actor=access.actor_label(), when=form.when(),
+                             **_approval_check())
         _start_send(campaign)
         _session().commit()
     except ValidationFailed as exc:

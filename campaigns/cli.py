@@ -11,11 +11,12 @@ from flask.cli import AppGroup
 
 from crm import jobs as crm_jobs
 from crm.current import db_session as _session
+from crm.current import segment_clock
 from crm.errors import CRMError, ValidationFailed
 from crm.job_runner import run_now
 from crm.segment_cli import _saved
 
-from . import composing, connection, jobs, sending, sync
+from . import campaign_config, composing, connection, jobs, sending, sync
 from .campaign_models import KINDS, STATUSES
 from .mailchimp_errors import MailchimpError
 
@@ -182,7 +183,9 @@ def send_command(campaign_id: int, at: str | None) -> None:
     session = _session()
     try:
         campaign = composing.get(session, campaign_id)
-        sending.request_send(campaign, actor="command line", when=when)
+        sending.request_send(campaign, actor="command line", when=when,
+                             drift=campaign_config.approval_drift(current_app),
+                             clock=segment_clock())
     except CRMError as exc:
         session.rollback()
         raise click.ClickException(_says(exc)) from None

@@ -9,6 +9,7 @@ compare-and-set on the status (see ``move``), so of two presses of one button on
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.errors import CRMError, ValidationFailed
-from crm.models import utcnow
+from crm.models import Segment, utcnow
 from crm.segments.dates import Clock
 
 from . import audience, email_render, personalise
@@ -34,6 +35,8 @@ MOVES: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
 }
 APPROVER_ROLES = ("admin", "organizer")
+# How far the segment's size may move from what the approver saw before it asks again.
+DEFAULT_DRIFT = 0.10
 # Mailchimp schedules on the quarter hour, in UTC, and not in the past.
 SCHEDULE_LEAD = timedelta(minutes=15)
 
@@ -133,7 +136,7 @@ def mark_ready(session: Session, campaign: Campaign, *, actor: str, org: Org,
                                 + (f" ({excluded})." if excluded else " (it is empty).")})
     move(campaign, "ready")
     campaign.ready_by, campaign.ready_at = actor, utcnow()
-    campaign.approved_by = campaign.approved_at = None
+    _forget_approval(campaign)
     session.flush()
     return counts
 
@@ -141,19 +144,79 @@ def mark_ready(session: Session, campaign: Campaign, *, actor: str, org: Org,
 def back_to_draft(campaign: Campaign) -> None:
     """Reopen a ready or approved campaign for editing; any approval is dropped."""
     move(campaign, "draft")
-    campaign.approved_by = campaign.approved_at = None
+    _forget_approval(campaign)
     campaign.ready_by = campaign.ready_at = None
 
 
-def approve(campaign: Campaign, *, actor: str, role: str | None) -> None:
-    """Approve a ready campaign: an organizer (or admin) other than its author."""
+def _forget_approval(campaign: Campaign) -> None:
+    campaign.approved_by = campaign.approved_at = None
+    campaign.approved_rule = campaign.approved_hash = campaign.approved_count = None
+
+
+def content_hash(campaign: Campaign) -> str:
+    """Return a hash of everything of the email an approver reads."""
+    parts = (campaign.subject, campaign.preview_text, campaign.from_name, campaign.reply_to,
+             campaign.html or "", campaign.text or "")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def _segment_text(campaign: Campaign) -> str | None:
+    session = object_session(campaign)
+    if session is None or campaign.segment_id is None:
+        return None
+    found = session.get(Segment, campaign.segment_id)
+    return found.text if found is not None else None
+
+
+def approval_lapse(campaign: Campaign, *, drift: float = DEFAULT_DRIFT,
+                   clock: Clock | None = None) -> str:
+    """Say why an approved campaign's approval no longer holds ("" while it holds).
+
+    It lapses when the segment's rule or the email changed since, or when the segment now
+    holds more than ``drift`` (a fraction) more or fewer people than the approver saw.
+    Consent does not move that count: an opt-out leaves the segment's members as they are.
+    """
+    if campaign.status != "approved" or campaign.approved_rule is None:
+        return ""
+    now_rule = _segment_text(campaign)
+    if now_rule is None:
+        return "The segment it was approved for is gone."
+    if now_rule != campaign.approved_rule:
+        return (f"The segment's rule changed since it was approved (from "
+                f"“{campaign.approved_rule}” to “{now_rule}”).")
+    if content_hash(campaign) != campaign.approved_hash:
+        return "The email changed since it was approved."
+    session = object_session(campaign)
+    seen = campaign.approved_count or 0
+    if session is not None and seen:
+        total = audience.segment_total(session, campaign, clock)
+        if abs(total - seen) > drift * seen:
+            return (f"The segment holds {total:,} people now, not the {seen:,} it held when it "
+                    f"was approved (more than {drift:.0%} apart).")
+    return ""
+
+
+def approve(campaign: Campaign, *, actor: str, role: str | None,
+            drift: float = DEFAULT_DRIFT, clock: Clock | None = None) -> None:
+    """Approve a ready campaign, or one whose approval lapsed: an organizer (or admin)
+    other than its author. The approval records what it saw."""
     if role not in APPROVER_ROLES:
         raise ApprovalRefused("Only an organizer or an admin can approve a campaign.")
     if actor in {campaign.created_by, campaign.ready_by}:
         raise ApprovalRefused("A second organizer must approve: you wrote this campaign or "
                               "marked it ready.")
-    move(campaign, "approved")
+    if campaign.status == "approved" and approval_lapse(campaign, drift=drift, clock=clock):
+        session = object_session(campaign)
+        if session is not None:
+            session.flush()  # the compare-and-set on the status, as any move makes it
+    else:
+        move(campaign, "approved")
     campaign.approved_by, campaign.approved_at = actor, utcnow()
+    campaign.approved_rule = _segment_text(campaign)
+    campaign.approved_hash = content_hash(campaign)
+    session = object_session(campaign)
+    campaign.approved_count = (audience.segment_total(session, campaign, clock)
+                               if session is not None and campaign.segment_id else None)
 
 
 def check_schedule(when: datetime, now: datetime | None = None) -> datetime:
@@ -170,10 +233,15 @@ def check_schedule(when: datetime, now: datetime | None = None) -> datetime:
 
 
 def request_send(campaign: Campaign, *, actor: str, when: datetime | None = None,
-                 now: datetime | None = None) -> None:
+                 now: datetime | None = None, drift: float = DEFAULT_DRIFT,
+                 clock: Clock | None = None) -> None:
     """Hand a ready (or approved) campaign to the send job: now, or at ``when``."""
     if campaign.status == "ready" and campaign.require_approval:
         raise IllegalMove("This campaign needs a second organizer's approval before it is "
+                          "sent.")
+    lapse = approval_lapse(campaign, drift=drift, clock=clock) if campaign.require_approval else ""
+    if lapse:
+        raise IllegalMove(f"{lapse} A second organizer must approve it again before it is "
                           "sent.")
     if campaign.status not in ("ready", "approved", "failed"):
         raise IllegalMove(f"A {campaign.status} campaign cannot be sent.")

@@ -109,6 +109,8 @@ def dispose(app: Flask) -> None:
         db.engine.dispose()
 
 
+# How long a reset waits for jobs a test left running in threads.
+JOB_WAIT_SECONDS = 30.0
 # The extensions' own state that tests may change: put back before each test.
 _STATEFUL_EXTENSIONS = ("crm", "campaigns")
 
@@ -132,6 +134,10 @@ class _Shared:
     def reset(self) -> None:
         """Empty the tables and put the app back as it was when built."""
         app = self.app
+        # A job a test started in a thread must not write into the next test's tables.
+        join = getattr(app.extensions["crm"].job_runner, "join", None)
+        if callable(join):
+            join(timeout=JOB_WAIT_SECONDS)
         app.config.clear()
         app.config.update(self.config)
         for name, values in self.extensions.items():

@@ -52,7 +52,7 @@ def test_upgrade_from_empty_matches_the_models(empty_app: Flask) -> None:
         # Only type-rendering noise would be acceptable; there should be none at all.
         assert diffs == []
         # The campaigns branch depends on crm0003, so its head stands for both.
-        assert set(context.get_current_heads()) == {"mc0003"}
+        assert set(context.get_current_heads()) == {"mc0004"}
 
 
 def test_downgrade_removes_every_crm_table(empty_app: Flask) -> None:
