@@ -156,6 +156,8 @@ def test_on_the_page_and_in_the_api_a_lapsed_approval_says_why(
     assert "rule changed since it was approved" in refused.json["detail"]
     page = author.get(f"/crm/campaigns/{cid}").get_data(as_text=True)
     assert "no longer holds" in page and "first_name = Ana" in page
+    assert "Sending opens once it is approved again." in page
+    assert f'action="/crm/campaigns/{cid}/send"' not in page
     assert f'action="/crm/campaigns/{cid}/approve"' in second.get(
         f"/crm/campaigns/{cid}").get_data(as_text=True)
     assert second.post(f"{api}/{cid}/approve", headers=second_headers).status_code == 200
