@@ -532,6 +532,31 @@ def test_latency_and_ten_concurrent_clients() -> None:
         assert server.state.call_count(method="POST") == 10
 
 
+def test_an_eleventh_simultaneous_call_on_one_key_gets_429() -> None:
+    with serve(faults=Faults(latency=0.5)) as server:
+        gate = threading.Barrier(11)
+        codes: list[int] = []
+        lock = threading.Lock()
+
+        def call(key: str) -> None:
+            gate.wait()
+            answer = requests.get(f"{server.url}/ping", auth=("anyone", key), timeout=10)
+            with lock:
+                codes.append(answer.status_code)
+
+        threads = [threading.Thread(target=call, args=("one-key-us1",)) for _ in range(11)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(codes) == [200] * 10 + [429]
+        refused = [c for c in server.state.calls if c.status == 429]
+        assert len(refused) == 1
+        # Once those are answered, the key may call again.
+        assert requests.get(f"{server.url}/ping", auth=("anyone", "one-key-us1"),
+                            timeout=10).status_code == 200
+
+
 # -- persistence, call log, command line ------------------------------------------------
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:

@@ -405,6 +405,9 @@ def test_a_sent_campaign_fires_the_campaign_webhook_after_the_send_call(
     assert [(h["type"], h["data[id]"], h["data[status]"]) for h in hooks] == [
         ("campaign", made.id, "sent")]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", hooks[0]["fired_at"])
+    while time.monotonic() < deadline and not any(
+            d["type"] == "campaign" for d in sandbox.state.delivery_log):
+        time.sleep(0.01)  # the sandbox logs a delivery once the answer is back
     [delivery] = [d for d in sandbox.state.delivery_log if d["type"] == "campaign"]
     assert delivery["status_code"] == 200
 
@@ -482,6 +485,32 @@ def test_sandbox_refuses_what_mailchimp_refuses(sandbox: SandboxServer) -> None:
                          timeout=5)
     assert (idle.status_code, idle.json()["detail"]) == (400, "This campaign is not scheduled.")
     assert gw.unschedule(made.id) is None  # the gateway leaves a draft as it is
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"reply_to": "not an address"}, "the reply-to address is not a valid email address"),
+    ({"html": "<p>Hi *|FNAME|*</p>", "text": "Hi *|FNAME|*"},
+     "the content has no unsubscribe link (*|UNSUB|*)"),
+    ({"segment": ["bo@union.org", "eve@union.org"]}, "the segment has no subscribed members"),
+])
+def test_a_send_or_schedule_is_refused_as_mailchimps_checklist_refuses_it(
+        sandbox: SandboxServer, change: dict[str, Any], why: str) -> None:
+    gw, segment = prepared(sandbox)
+    if "segment" in change:  # an unsubscribed and a pending member: nobody to send to
+        segment = gw.create_static_segment("Nobody", change["segment"]).id
+    made = gw.create_campaign(title="Checklist", subject="Hi", preview_text="",
+                              from_name="Local 12", reply_to=change.get("reply_to",
+                                                                        "organizer@union.org"),
+                              segment_id=segment)
+    gw.set_content(made.id, html=change.get("html", HTML), plain_text=change.get("text", TEXT))
+    for attempt in (lambda: gw.send(made.id),
+                    lambda: gw.schedule(made.id, START.replace(year=2099))):
+        with pytest.raises(MailchimpError) as refused:
+            attempt()
+        assert refused.value.status == 400
+        assert why in refused.value.detail
+    assert sandbox.state.inbox_messages(made.id) == []
+    assert gw.campaign(made.id).status == "save"  # type: ignore[union-attr]
 
 
 # -- the substitution rule ----------------------------------------------------------------

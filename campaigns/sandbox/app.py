@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -22,6 +23,7 @@ from .state import SandboxState
 
 API_PREFIX = "/3.0"
 ADMIN_PREFIX = "/_sandbox"
+MAX_CONNECTIONS = 10  # simultaneous calls Mailchimp allows per API key
 JSON = "application/json; charset=utf-8"
 PROBLEM = "application/problem+json; charset=utf-8"
 _log = logging.getLogger(__name__)
@@ -71,6 +73,9 @@ class SandboxApp:
         self.faults = faults if faults is not None else Faults()
         self._api = (API_ROUTES, _url_map(API_ROUTES))
         self._admin = (ADMIN_ROUTES, _url_map(ADMIN_ROUTES))
+        # Calls in flight per API key (the Authorization header), as Mailchimp limits them.
+        self._in_flight: dict[str, int] = {}
+        self._flight_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -91,10 +96,28 @@ class SandboxApp:
     def _api_call(self, request: Request, subpath: str) -> Response:
         record = self.state.record_call(request.method, request.path,
                                         request.query_string.decode("latin-1"))
-        if not request.headers.get("Authorization", "").startswith(("Basic ", "Bearer ")):
+        key = request.headers.get("Authorization", "")
+        if not key.startswith(("Basic ", "Bearer ")):
             record.status = 401
             return problem_response(SandboxProblem(
                 401, "API Key Missing", "Your request did not include an API key."))
+        with self._flight_lock:
+            busy = self._in_flight.get(key, 0)
+            if busy < MAX_CONNECTIONS:
+                self._in_flight[key] = busy + 1
+        if busy >= MAX_CONNECTIONS:
+            # Mailchimp answers a key's eleventh simultaneous call with 429.
+            record.status = 429
+            return problem_response(SandboxProblem(
+                429, "Too Many Requests", f"You have exceeded the limit of {MAX_CONNECTIONS} "
+                "simultaneous connections."))
+        try:
+            return self._answer(request, subpath, record)
+        finally:
+            with self._flight_lock:
+                self._in_flight[key] -= 1
+
+    def _answer(self, request: Request, subpath: str, record: Any) -> Response:
         fault = self.faults.take(request.method, request.path)
         record.fault = fault
         if self.faults.latency > 0:

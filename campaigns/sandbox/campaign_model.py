@@ -9,6 +9,7 @@ counters ``send_calls``, ``send_requests`` and ``test_sends``.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -27,6 +28,10 @@ def bad_request(detail: str) -> SandboxProblem:
     return SandboxProblem(400, "Bad Request", detail)
 
 
+# A reply-to Mailchimp accepts: one address, a dot in its domain, no spaces.
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def out_of_turn(campaign: dict[str, Any], action: str) -> SandboxProblem:
     """Return the problem for editing, scheduling or sending a campaign in the wrong state."""
     if campaign["status"] in ("sent", "sending"):
@@ -38,14 +43,27 @@ def out_of_turn(campaign: dict[str, Any], action: str) -> SandboxProblem:
                        f"{_DONE[action]}.")
 
 
-def check_ready(campaign: dict[str, Any]) -> None:
-    """Raise Mailchimp's "not ready to send" problem if the campaign lacks what a send needs."""
+def check_ready(campaign: dict[str, Any], audience: Audience | None = None) -> None:
+    """Raise Mailchimp's "not ready to send" problem if the campaign lacks what a send needs.
+
+    With the ``audience`` (a send or a schedule, not a test) the checklist also wants an
+    unsubscribe link in the content and someone subscribed in the segment, as Mailchimp's does.
+    """
     settings = campaign["settings"]
+    reply_to = settings["reply_to"].strip()
     missing = [what for what, ok in (
         ("it has no content", campaign["html"].strip() or campaign["plain_text"].strip()),
         ("the subject line is empty", settings["subject_line"].strip()),
         ("the from name is empty", settings["from_name"].strip()),
-        ("the reply-to address is empty", settings["reply_to"].strip())) if not ok]
+        ("the reply-to address is empty", reply_to),
+        ("the reply-to address is not a valid email address",
+         not reply_to or _ADDRESS.fullmatch(reply_to))) if not ok]
+    if audience is not None:
+        content = campaign["html"] or campaign["plain_text"]
+        if "*|UNSUB|*" not in content.upper():
+            missing.append("the content has no unsubscribe link (*|UNSUB|*)")
+        if not missing and not recipients(campaign, audience):
+            missing.append("the segment has no subscribed members")
     if missing:
         raise bad_request(f"Your Campaign is not ready to send: {'; '.join(missing)}.")
 

@@ -187,7 +187,7 @@ class CampaignsMixin(WebhooksMixin):
                                     "future.")
             if campaign["status"] not in cm.EDITABLE:
                 raise cm.out_of_turn(campaign, "schedule")
-            cm.check_ready(campaign)
+            cm.check_ready(campaign, self._audience(campaign["list_id"]))
             campaign.update(status="schedule", schedule_time=iso(moment), send_time=iso(moment))
             self._changed()
 
@@ -283,8 +283,8 @@ class CampaignsMixin(WebhooksMixin):
 
     def _send_out(self, campaign: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
         """Deliver a campaign (with the lock held); return the campaign webhooks to call."""
-        cm.check_ready(campaign)
         audience = self._audience(campaign["list_id"])
+        cm.check_ready(campaign, audience)
         reached = cm.recipients(campaign, audience)
         address = cm.list_address(audience)
         for member in reached:
