@@ -39,7 +39,9 @@ class Config:
     CRM_PAGE_SIZE = int(os.environ.get("CRM_PAGE_SIZE", "50"))
     CRM_CELERY_BROKER_URL = os.environ.get("CRM_CELERY_BROKER_URL") or None
     CRM_CELERY_RESULT_BACKEND = os.environ.get("CRM_CELERY_RESULT_BACKEND") or None
-    CRM_JOB_STALE_SECONDS = int(os.environ.get("CRM_JOB_STALE_SECONDS", "600"))
+    CRM_JOB_HEARTBEAT_SECONDS = float(os.environ.get("CRM_JOB_HEARTBEAT_SECONDS", "10"))
+    # Unset: a job is stale after three missed heartbeats (30 s by default).
+    CRM_JOB_STALE_SECONDS = int(os.environ.get("CRM_JOB_STALE_SECONDS") or 0) or None
     CRM_MAILCHIMP_API_KEY = os.environ.get("CRM_MAILCHIMP_API_KEY") or None
     CRM_MAILCHIMP_SERVER = os.environ.get("CRM_MAILCHIMP_SERVER") or None
     CRM_MAILCHIMP_AUDIENCE_ID = os.environ.get("CRM_MAILCHIMP_AUDIENCE_ID") or None

@@ -18,6 +18,7 @@ from marshmallow import RAISE
 
 from crm import access, contacts
 from crm import api as crm_api
+from crm import jobs as crm_jobs
 from crm.current import db_session as _session
 from crm.current import segment_clock
 from crm.job_runner import start_job
@@ -65,7 +66,11 @@ def _out(campaign: Campaign) -> dict[str, Any]:
 
 
 def _get(campaign_id: int) -> Campaign:
-    return composing.get(_session(), campaign_id)
+    campaign = composing.get(_session(), campaign_id)
+    if jobs.settle_dead_send(_session(), campaign,
+                             stale_after=crm_jobs.stale_seconds(current_app.config)):
+        _session().commit()  # a send whose job died reads as failed, ready for a retry
+    return campaign
 
 
 @campaign_api.route("/campaigns")

@@ -22,13 +22,14 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm import access
+from crm import jobs as crm_jobs
 from crm.access import require
 from crm.current import db_session as _session
 from crm.current import segment_clock
 from crm.errors import CRMError, ValidationFailed
 from crm.views import error_page
 
-from . import campaign_config, composer_preview, composing, connection
+from . import campaign_config, composer_preview, composing, connection, jobs
 from .campaign_forms import CampaignForm, NewCampaignForm
 from .campaign_models import KIND_LABELS, KINDS, STATUSES, Campaign
 from .campaign_views_page import frame_response, responses_url, show
@@ -53,11 +54,15 @@ def _changed_meanwhile(_exc: StaleDataError) -> ResponseReturnValue:
 
 
 def campaign_or_404(campaign_id: int) -> Campaign:
-    """Return the campaign or answer 404."""
+    """Return the campaign (a send whose job died read as failed) or answer 404."""
     try:
-        return composing.get(_session(), campaign_id)
+        campaign = composing.get(_session(), campaign_id)
     except CRMError:
         abort(404)
+    if jobs.settle_dead_send(_session(), campaign,
+                             stale_after=crm_jobs.stale_seconds(current_app.config)):
+        _session().commit()
+    return campaign
 
 
 @bp.route("/campaigns")

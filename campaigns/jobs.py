@@ -7,11 +7,13 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from crm import jobs as crm_jobs
 from crm.current import segment_clock
 from crm.job_runner import Reporter
 from crm.models import Job
 
 from . import campaign_config, composing, reconcile, send_job, sending, sync
+from .campaign_models import Campaign
 
 SYNC = "mailchimp_sync"
 RECONCILE = "mailchimp_reconcile"
@@ -102,6 +104,21 @@ def run_send(session: Session, job: Job, reporter: Reporter) -> dict[str, Any]:
                         if result["status"] == "sent" else
                         f"Scheduled for {result['recipients']:,} recipients.")
     return result
+
+
+def settle_dead_send(session: Session, campaign: Campaign, *, stale_after: float) -> bool:
+    """Fail a sending campaign whose send job died (killed, restarted, or gone stale), so
+    Retry takes it and resumes at the step it reached; return whether it changed."""
+    if campaign.status != "sending" or campaign.job_id is None:
+        return False
+    crm_jobs.reap_stale(session, stale_seconds=stale_after)
+    job = session.get(Job, campaign.job_id)
+    if job is None or job.status not in ("failed", "stopped"):
+        return False
+    why = (job.error or job.message or "").strip()
+    sending.failed(campaign, f"The send job {job.status} before the send was done"
+                   + (f" ({why})" if why else "") + ". Retry resumes at the step it reached.")
+    return True
 
 
 def install(crm_state: Any) -> None:

@@ -135,7 +135,8 @@ def sync_stop(sync_id: int) -> ResponseReturnValue:
     if record.job_id is None:
         flash("This sync has nothing running.", "info")
         return _back(record)
-    job = crm_jobs.request_stop(_session(), record.job_id)
+    job = crm_jobs.request_stop(_session(), record.job_id,
+                                stale_after=crm_jobs.stale_seconds(current_app.config))
     _session().commit()
     if job.status == "stopped":
         flash("Stopped before it started.", "success")

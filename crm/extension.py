@@ -92,8 +92,10 @@ class CRM:
           (e.g. redis://127.0.0.1:6379/0); unset, each job runs in a thread of the web process.
         - ``CRM_CELERY_RESULT_BACKEND`` [None]: Celery result backend (jobs keep their results
           in crm_jobs, so none is needed).
-        - ``CRM_JOB_STALE_SECONDS`` [600]: a running job that reports no progress for this long
-          is shown as failed ("the worker stopped").
+        - ``CRM_JOB_HEARTBEAT_SECONDS`` [10]: a running job's heartbeat, written by a thread
+          beside it whatever the job is doing.
+        - ``CRM_JOB_STALE_SECONDS`` [three heartbeats]: a running job whose heartbeat is this
+          old is shown as failed ("the worker stopped"), and Stop ends it at once.
         - ``CRM_IMPORT_MAX_BYTES`` [200000000], ``CRM_IMPORT_INLINE_DRY_RUN_BYTES`` [5000000],
           ``CRM_IMPORT_DIR`` [instance/imports]: CSV imports.
         - ``CRM_API_TITLE`` ["CRM API"], ``CRM_API_VERSION`` ["v1"],

@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from flask import Flask, current_app
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .models import Job
+from .models import Job, utcnow
 
 logger = logging.getLogger(__name__)
 TASK_NAME = "crm.run_job"
@@ -54,14 +56,59 @@ def _error_line(exc: BaseException) -> str:
     return f"{name}: {lines[0]}" if lines else name
 
 
-def execute(session: Session, job_id: int, handlers: Mapping[str, Handler]) -> Job:
-    """Run one queued job to a final status with the handler of its kind."""
+class Heartbeat:
+    """Beat for a running job from a thread of its own, so a long step never looks dead.
+
+    Every ``seconds`` the job's heartbeat_at is set in a short transaction of its own; a
+    beat that cannot get the database (SQLite busy) is skipped, and the next one tries again.
+    """
+
+    def __init__(self, engine: Any, job_id: int, seconds: float) -> None:
+        self.engine, self.job_id, self.seconds = engine, job_id, seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"crm-job-{job_id}-heartbeat")
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.seconds):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(update(Job).where(Job.id == self.job_id,
+                                                   Job.status == "running")
+                                 .values(heartbeat_at=utcnow()))
+            except SQLAlchemyError:
+                logger.warning("Job %s: a heartbeat could not be written", self.job_id,
+                               exc_info=True)
+
+
+def execute(session: Session, job_id: int, handlers: Mapping[str, Handler], *,
+            heartbeat_seconds: float | None = None) -> Job:
+    """Run one queued job to a final status with the handler of its kind.
+
+    With ``heartbeat_seconds`` a thread beats for the job while it runs.
+    """
     job = jobs.get(session, job_id)
     if not jobs.mark_running(session, job):
         # Stopped before it started, or another worker already has it.
         session.commit()
         return job
     session.commit()
+    if heartbeat_seconds:
+        with Heartbeat(session.get_bind(), job_id, heartbeat_seconds):
+            return _execute_running(session, job, handlers)
+    return _execute_running(session, job, handlers)
+
+
+def _execute_running(session: Session, job: Job, handlers: Mapping[str, Handler]) -> Job:
+    job_id = job.id
     handler = handlers.get(job.kind)
     if handler is None:
         jobs.mark_failed(session, job, f"No handler for jobs of kind {job.kind!r}.",
@@ -93,7 +140,9 @@ def _run_in_context(app: Flask, job_id: int) -> Job:
     state = app.extensions["crm"]
     session = state.db.session
     try:
-        job = execute(session, job_id, state.job_handlers)
+        job = execute(session, job_id, state.job_handlers,
+                      heartbeat_seconds=float(app.config.get("CRM_JOB_HEARTBEAT_SECONDS")
+                                              or jobs.HEARTBEAT_SECONDS))
         # Load every column now so the returned job can be read after the session closes.
         session.refresh(job)
         return job

@@ -63,7 +63,7 @@ class JobListArgsSchema(Schema):
 
 def _fresh_jobs() -> None:
     """Fail jobs whose worker went away, so what staff read is true."""
-    seconds = int(current_app.config["CRM_JOB_STALE_SECONDS"])
+    seconds = jobs.stale_seconds(current_app.config)
     if jobs.reap_stale(_session(), stale_seconds=seconds):
         _session().commit()
 
@@ -98,7 +98,8 @@ def job_stop(job_id: int) -> ResponseReturnValue:
     """Ask a job to stop after its current batch."""
     _get_or_404(job_id)
     if StopForm().validate_on_submit():
-        job = jobs.request_stop(_session(), job_id)
+        job = jobs.request_stop(_session(), job_id,
+                                stale_after=jobs.stale_seconds(current_app.config))
         _session().commit()
         if job.status == "stopped":
             flash("Stopped before it started.", "success")
@@ -132,7 +133,8 @@ def job_get(job_id: int) -> Job:
 @api_bp.response(200, JobSchema)
 def job_stop_api(job_id: int) -> Job:
     """Ask a job to stop; one that has not started stops at once."""
-    job = jobs.request_stop(_session(), job_id)
+    job = jobs.request_stop(_session(), job_id,
+                            stale_after=jobs.stale_seconds(current_app.config))
     _session().commit()
     return job
 
@@ -154,7 +156,8 @@ def install(app: Flask, state: CRMState) -> None:
     """Choose the job runner and add the Jobs link."""
     app.config.setdefault("CRM_CELERY_BROKER_URL", None)
     app.config.setdefault("CRM_CELERY_RESULT_BACKEND", None)
-    app.config.setdefault("CRM_JOB_STALE_SECONDS", jobs.STALE_SECONDS)
+    app.config.setdefault("CRM_JOB_STALE_SECONDS", None)
+    app.config.setdefault("CRM_JOB_HEARTBEAT_SECONDS", jobs.HEARTBEAT_SECONDS)
     if app.config["CRM_CELERY_BROKER_URL"]:
         state.job_runner = CeleryRunner(app)
     else:

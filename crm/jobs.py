@@ -18,6 +18,9 @@ MESSAGE_MAX = 500
 ERROR_MAX = 2000
 KIND_MAX = 50
 STALE_SECONDS = 600
+HEARTBEAT_SECONDS = 10.0
+# A job whose heartbeat is this many beats old has lost its worker.
+STALE_BEATS = 3
 RECENT_MAX = 500
 
 
@@ -65,13 +68,35 @@ def recent(session: Session, limit: int = 50) -> list[Job]:
     return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
 
 
-def request_stop(session: Session, job_id: int) -> Job:
-    """Ask a job to stop; a job that has not started yet stops at once."""
+def stale_seconds(config: Mapping[str, Any]) -> float:
+    """Return how old a running job's heartbeat may be: CRM_JOB_STALE_SECONDS if set, else
+    three heartbeats (CRM_JOB_HEARTBEAT_SECONDS)."""
+    if config.get("CRM_JOB_STALE_SECONDS"):
+        return float(config["CRM_JOB_STALE_SECONDS"])
+    return STALE_BEATS * float(config.get("CRM_JOB_HEARTBEAT_SECONDS") or HEARTBEAT_SECONDS)
+
+
+def request_stop(session: Session, job_id: int, *,
+                 stale_after: float | None = None) -> Job:
+    """Ask a job to stop; a job not started yet, or whose worker is gone, stops at once.
+
+    ``stale_after`` (seconds) says when a running job's heartbeat is too old for a worker
+    to be behind it: then nobody would ever read the request, so the job ends now.
+    """
     job = get(session, job_id)
     if job.finished:
         return job
     now = utcnow()
     session.execute(update(Job).where(Job.id == job_id).values(stop_requested=True))
+    if stale_after is not None:
+        cutoff = now - timedelta(seconds=stale_after)
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "running",
+                   or_(Job.heartbeat_at < cutoff, Job.heartbeat_at.is_(None)))
+            .values(status="stopped", finished_at=now,
+                    message="Stopped: its worker had already stopped (no heartbeat).")
+        )
     # Conditional so a runner picking the job up at this very moment wins or loses cleanly.
     session.execute(
         update(Job)
@@ -147,8 +172,8 @@ def mark_failed(session: Session, job: Job, error: str, message: str = "Failed."
 
 
 def reap_stale(session: Session, now: datetime | None = None, *,
-               stale_seconds: int = STALE_SECONDS) -> int:
-    """Fail running jobs whose worker has not reported for too long; return how many."""
+               stale_seconds: float = STALE_SECONDS) -> int:
+    """Fail running jobs whose worker has not beaten for too long; return how many."""
     now = now or utcnow()
     cutoff = now - timedelta(seconds=stale_seconds)
     stale = and_(
@@ -163,8 +188,8 @@ def reap_stale(session: Session, now: datetime | None = None, *,
         update(Job)
         .where(Job.id.in_(ids), stale)
         .values(status="failed", finished_at=now, message="Failed: the worker stopped.",
-                error=f"The worker stopped: no progress was reported for over "
-                      f"{_duration(stale_seconds)}.")
+                error=f"The worker stopped: no heartbeat for over "
+                      f"{_duration(int(stale_seconds))}.")
         .execution_options(synchronize_session="fetch")
     )
     session.flush()

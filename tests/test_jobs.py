@@ -192,8 +192,7 @@ def test_stale_running_jobs_read_as_failed(app: Flask, as_role: Callable[[str], 
         db.session.commit()
     body = as_role("viewer").get(f"/crm/api/v1/jobs/{stale}").json
     assert body["status"] == "failed"
-    assert body["error"] == ("The worker stopped: no progress was reported for over "
-                             "10 minutes.")
+    assert body["error"] == "The worker stopped: no heartbeat for over 10 minutes."
     with app.app_context():
         assert jobs.get(db.session, fresh).status == "running"
         later = utcnow() + timedelta(seconds=600)

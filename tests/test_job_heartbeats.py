@@ -1,0 +1,147 @@
+"""Jobs beat while they run, whatever their step; a job three beats silent has lost its worker.
+
+A job killed with its process (or a restart) stops beating: within three heartbeats it
+reads as failed, Stop ends it at once, and a campaign whose send job died reads as failed,
+so Retry resumes it and sends exactly once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from campaigns import jobs as campaign_jobs
+from campaigns.campaign_models import Campaign
+from campaigns.sandbox import SandboxServer
+from crm import jobs
+from crm.job_runner import run_now
+from crm.models import Job, utcnow
+from tests import campaign_support
+from tests.conftest import login, make_staff
+from tests.test_campaign_web import Recorder
+from wsgi import db
+
+BEAT = {"CRM_JOB_HEARTBEAT_SECONDS": 10, "CRM_JOB_STALE_SECONDS": None}
+RELEASE = threading.Event()
+
+
+def slow(session: Session, job: Job, report: Any) -> dict[str, Any]:
+    """A job with one long step that reports nothing until it is released."""
+    assert RELEASE.wait(10)
+    return {"done": True}
+
+
+def running_job(app: Flask, silent_for: float) -> int:
+    """A running job whose last heartbeat was ``silent_for`` seconds ago."""
+    with app.app_context():
+        job = jobs.create(db.session, "test.slow", {}, started_by="tester@example.org")
+        assert jobs.mark_running(db.session, job)
+        job.heartbeat_at = utcnow() - timedelta(seconds=silent_for)
+        db.session.commit()
+        return job.id
+
+
+def test_a_long_step_keeps_beating(shared_app: Callable[..., Flask]) -> None:
+    app = shared_app(CRM_JOB_HEARTBEAT_SECONDS=0.05)
+    app.extensions["crm"].add_job_handler("test.slow", slow)
+    with app.app_context():
+        job_id = jobs.create(db.session, "test.slow", {}, started_by="t").id
+        db.session.commit()
+    RELEASE.clear()
+    runner = threading.Thread(target=run_now, args=(app, job_id))
+    runner.start()
+    try:
+        seen = set()
+        with app.app_context():
+            for _ in range(40):
+                with db.engine.connect() as conn:
+                    beat = conn.scalar(select(Job.heartbeat_at).where(Job.id == job_id))
+                if beat is not None:
+                    seen.add(beat)
+                if len(seen) >= 3:
+                    break
+                threading.Event().wait(0.05)
+        assert len(seen) >= 3, "the heartbeat did not move while the step ran"
+    finally:
+        RELEASE.set()
+        runner.join(10)
+    with app.app_context():
+        assert jobs.get(db.session, job_id).status == "succeeded"
+
+
+@pytest.mark.app_config(**BEAT)
+def test_three_missed_beats_read_as_failed_and_two_do_not(
+        app: Flask, as_role: Callable[[str], FlaskClient]) -> None:
+    assert jobs.stale_seconds(app.config) == 30
+    gone, alive = running_job(app, silent_for=31), running_job(app, silent_for=20)
+    viewer = as_role("viewer")
+    body = viewer.get(f"/crm/api/v1/jobs/{gone}").json
+    assert (body["status"], body["error"]) == ("failed",
+                                               "The worker stopped: no heartbeat for over 30 seconds.")
+    assert viewer.get(f"/crm/api/v1/jobs/{alive}").json["status"] == "running"
+
+
+@pytest.mark.app_config(**BEAT)
+def test_stop_ends_a_job_whose_worker_is_gone_at_once(
+        app: Flask, as_role: Callable[[str], FlaskClient]) -> None:
+    gone = running_job(app, silent_for=29)  # not yet reaped as failed
+    alive = running_job(app, silent_for=1)
+    with app.app_context():
+        stopped = jobs.request_stop(db.session, gone, stale_after=25)
+        db.session.commit()
+        assert stopped.status == "stopped" and "no heartbeat" in stopped.message
+    answer = as_role("organizer").post(f"/crm/api/v1/jobs/{alive}/stop")
+    assert answer.status_code == 200
+    assert answer.json["status"] == "running"  # a live worker reads the request and stops
+    with app.app_context():
+        assert jobs.stop_requested(db.session, alive)
+
+
+def test_a_send_whose_job_died_reads_as_failed_and_retry_sends_once(
+        shared_app: Callable[..., Flask], sandbox: SandboxServer) -> None:
+    app = shared_app(CRM_MAILCHIMP_SANDBOX_URL=sandbox.url, **BEAT)
+    recorder = Recorder()
+    app.extensions["crm"].job_runner = recorder
+    with app.app_context():
+        session = db.session
+        staff = make_staff(session)
+        world = campaign_support.seed(session)
+        campaign = campaign_support.new_campaign(session, app, world, kind="general")
+        campaign_support.make_ready(session, app, campaign)
+        campaign_support.approve_and_request(session, campaign)
+        job = jobs.create(session, campaign_jobs.SEND, {"campaign_id": campaign.id},
+                          started_by="test")
+        campaign.job_id = job.id
+        # The worker took it, then its process was killed: no more heartbeats.
+        assert jobs.mark_running(session, job)
+        job.heartbeat_at = utcnow() - timedelta(minutes=5)
+        session.commit()
+        cid = campaign.id
+    client = app.test_client()
+    assert login(client, staff["organizer"]).status_code == 302
+    shown = client.get(f"/crm/api/v1/campaigns/{cid}").json
+    assert shown["status"] == "failed"
+    assert shown["failure"].startswith("The send job failed before the send was done")
+    assert "Retry resumes" in shown["failure"]
+    page = client.get(f"/crm/campaigns/{cid}").get_data(as_text=True)
+    assert "The send job failed before the send was done" in page
+    retried = client.post(f"/crm/campaigns/{cid}/retry")
+    assert retried.status_code == 302
+    [new_job] = recorder.ids
+    assert run_now(app, new_job).status == "succeeded"
+    with app.app_context():
+        sent = db.session.get(Campaign, cid)
+        assert sent is not None and sent.status == "sent"
+        mc_id = str(sent.mc_campaign_id)
+    assert sandbox.state.send_calls(mc_id) == 1
+    inbox = sandbox.state.inbox_messages(mc_id)
+    assert sorted(m["to"] for m in inbox) == sorted(set(m["to"] for m in inbox))
+    assert len(inbox) == 4
