@@ -9,6 +9,7 @@ from flask import Flask, abort, current_app, flash, redirect, render_template, u
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 from marshmallow import RAISE, Schema, fields, validate
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import jobs
 from .access import require
@@ -152,6 +153,20 @@ def run_job_command(job_id: int) -> None:
         click.echo(job.error, err=True)
 
 
+def reap_at_start(app: Flask, state: CRMState) -> None:
+    """Fail the jobs that processes of this host left running when they died."""
+    with app.app_context():
+        session = state.db.session
+        try:
+            if jobs.reap_dead_workers(session):
+                session.commit()
+        except SQLAlchemyError:
+            # No tables yet (before the first migration): nothing can have been left running.
+            session.rollback()
+        finally:
+            session.remove()
+
+
 def install(app: Flask, state: CRMState) -> None:
     """Choose the job runner and add the Jobs link."""
     app.config.setdefault("CRM_CELERY_BROKER_URL", None)
@@ -162,4 +177,5 @@ def install(app: Flask, state: CRMState) -> None:
         state.job_runner = CeleryRunner(app)
     else:
         state.job_runner = ThreadRunner()
+    reap_at_start(app, state)
     state.add_nav_item(NavItem("Jobs", "crm.job_list", "view", 80))

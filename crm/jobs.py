@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,13 +116,53 @@ def stop_requested(session: Session, job_id: int) -> bool:
     return bool(value)
 
 
+def this_worker() -> str:
+    """Return this process's name on jobs it runs: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 checks that the process exists and sends nothing
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def reap_dead_workers(session: Session, now: datetime | None = None) -> int:
+    """Fail the running jobs of processes on this host that no longer exist; return how many.
+
+    Called as a web or worker process starts: a job whose process was killed or restarted
+    is known dead at once, without waiting for its heartbeat to go stale.
+    """
+    host = socket.gethostname()
+    dead = []
+    for job_id, worker in session.execute(
+            select(Job.id, Job.worker).where(Job.status == "running",
+                                             Job.worker.like(f"{host}:%"))):
+        pid = str(worker).rpartition(":")[2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            dead.append((job_id, pid))
+    for job_id, pid in dead:
+        session.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running")
+            .values(status="failed", finished_at=now or utcnow(),
+                    message="Failed: the worker stopped.",
+                    error=f"The process running it (pid {pid}) ended before the job did."))
+    session.flush()
+    return len(dead)
+
+
 def mark_running(session: Session, job: Job) -> bool:
     """Move a queued job to running; return False when it was not queued any more."""
     now = utcnow()
     moved = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.status == "queued")
-        .values(status="running", started_at=now, heartbeat_at=now, message="Started.")
+        .values(status="running", started_at=now, heartbeat_at=now, message="Started.",
+                worker=this_worker())
     )
     session.flush()
     session.refresh(job)

@@ -7,9 +7,16 @@ so Retry resumes it and sends exactly once.
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +30,7 @@ from campaigns.campaign_models import Campaign
 from campaigns.sandbox import SandboxServer
 from crm import jobs
 from crm.job_runner import run_now
+from crm.job_views import reap_at_start
 from crm.models import Job, utcnow
 from tests import campaign_support
 from tests.conftest import login, make_staff
@@ -84,8 +92,8 @@ def test_three_missed_beats_read_as_failed_and_two_do_not(
     gone, alive = running_job(app, silent_for=31), running_job(app, silent_for=20)
     viewer = as_role("viewer")
     body = viewer.get(f"/crm/api/v1/jobs/{gone}").json
-    assert (body["status"], body["error"]) == ("failed",
-                                               "The worker stopped: no heartbeat for over 30 seconds.")
+    assert body["status"] == "failed"
+    assert body["error"] == "The worker stopped: no heartbeat for over 30 seconds."
     assert viewer.get(f"/crm/api/v1/jobs/{alive}").json["status"] == "running"
 
 
@@ -145,3 +153,83 @@ def test_a_send_whose_job_died_reads_as_failed_and_retry_sends_once(
     inbox = sandbox.state.inbox_messages(mc_id)
     assert sorted(m["to"] for m in inbox) == sorted(set(m["to"] for m in inbox))
     assert len(inbox) == 4
+
+
+# A process of its own that runs one job, as a web process's thread or a worker would.
+CHILD = """
+import sys
+from crm.job_runner import run_now
+from crm.job_views import reap_at_start
+from tests.conftest import TestConfig
+from wsgi import create_app
+app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=sys.argv[1],
+                 CRM_MAILCHIMP_SANDBOX_URL=sys.argv[2])
+run_now(app, int(sys.argv[3]))
+"""
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_send_killed_mid_sync_is_reaped_by_the_next_process_and_retried_once(
+        shared_app: Callable[..., Flask], sandbox: SandboxServer) -> None:
+    app = shared_app(CRM_MAILCHIMP_SANDBOX_URL=sandbox.url)
+    recorder = Recorder()
+    app.extensions["crm"].job_runner = recorder
+    with app.app_context():
+        session = db.session
+        staff = make_staff(session)
+        world = campaign_support.seed(session)
+        campaign = campaign_support.new_campaign(session, app, world, kind="general")
+        campaign_support.make_ready(session, app, campaign)
+        campaign_support.approve_and_request(session, campaign)
+        job = jobs.create(session, campaign_jobs.SEND, {"campaign_id": campaign.id},
+                          started_by="test")
+        campaign.job_id = job.id
+        session.commit()
+        cid, job_id = campaign.id, job.id
+    sandbox.faults.latency = 0.25  # every call takes a while: there is time to kill it
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, app.config["SQLALCHEMY_DATABASE_URI"], sandbox.url,
+         str(job_id)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        step = None
+        while time.monotonic() < deadline and step not in ("campaign", "content", "deliver"):
+            with app.app_context(), db.engine.connect() as conn:
+                step = conn.scalar(select(Campaign.send_step).where(Campaign.id == cid))
+            time.sleep(0.02)
+        assert step in ("campaign", "content", "deliver"), f"the send never got far: {step}"
+        child.send_signal(signal.SIGKILL)  # mid-send, with segment and members in Mailchimp
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    sandbox.faults.latency = 0
+    with app.app_context():
+        dead = jobs.get(db.session, job_id)
+        assert dead.status == "running" and dead.worker == f"{socket.gethostname()}:{child.pid}"
+        db.session.remove()
+    reap_at_start(app, app.extensions["crm"])  # what a new web or worker process does
+    with app.app_context():
+        reaped = jobs.get(db.session, job_id)
+        assert reaped.status == "failed"
+        assert reaped.error == (f"The process running it (pid {child.pid}) ended before the "
+                                "job did.")
+    client = app.test_client()
+    assert login(client, staff["organizer"]).status_code == 302
+    shown = client.get(f"/crm/api/v1/campaigns/{cid}").json
+    assert shown["status"] == "failed" and "Retry resumes" in shown["failure"]
+    assert client.post(f"/crm/campaigns/{cid}/retry").status_code == 302
+    [again] = recorder.ids
+    assert run_now(app, again).status == "succeeded"
+    with app.app_context():
+        sent = db.session.get(Campaign, cid)
+        assert sent is not None and sent.status == "sent"
+        mc_id = str(sent.mc_campaign_id)
+    assert sandbox.state.send_calls(mc_id) == 1
+    assert len([c for c in sandbox.state.campaigns.values()
+                if c["settings"]["title"] == sandbox.state.campaigns[mc_id]["settings"]["title"]]
+               ) == 1  # the campaign was made once, not again by the retry
+    inbox = sandbox.state.inbox_messages(mc_id)
+    assert sorted(m["to"] for m in inbox) == ["ana@union.org", "ben@union.org",
+                                              "cy@union.org", "dee@union.org"]

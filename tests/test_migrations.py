@@ -51,7 +51,7 @@ def test_upgrade_from_empty_matches_the_models(empty_app: Flask) -> None:
         diffs: list[Any] = compare_metadata(context, Base.metadata)
         # Only type-rendering noise would be acceptable; there should be none at all.
         assert diffs == []
-        # The campaigns branch depends on crm0003, so its head stands for both.
+        # The campaigns branch depends on the CRM's head (crm0004), so its head stands for both.
         assert set(context.get_current_heads()) == {"mc0004"}
 
 

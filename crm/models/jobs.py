@@ -34,6 +34,9 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The process running it, "host:pid": a process that starts on that host reaps the
+    # running jobs of pids that no longer exist.
+    worker: Mapped[str | None] = mapped_column(String(300))
 
     @property
     def finished(self) -> bool:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 revision = 'mc0004'
 down_revision = 'mc0003'
 branch_labels = None
-depends_on = None
+depends_on = 'crm0004'
 
 
 def upgrade():
