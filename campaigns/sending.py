@@ -205,11 +205,9 @@ def approve(campaign: Campaign, *, actor: str, role: str | None,
     if actor in {campaign.created_by, campaign.ready_by}:
         raise ApprovalRefused("A second organizer must approve: you wrote this campaign or "
                               "marked it ready.")
-    if campaign.status == "approved" and approval_lapse(campaign, drift=drift, clock=clock):
-        session = object_session(campaign)
-        if session is not None:
-            session.flush()  # the compare-and-set on the status, as any move makes it
-    else:
+    # Approving again after a lapse keeps the status; its UPDATE still checks the status.
+    if not (campaign.status == "approved"
+            and approval_lapse(campaign, drift=drift, clock=clock)):
         move(campaign, "approved")
     campaign.approved_by, campaign.approved_at = actor, utcnow()
     campaign.approved_rule = _segment_text(campaign)
