@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, update
@@ -63,6 +63,8 @@ class Sender:
     report_seconds: float = sync.REPORT_SECONDS
     # A test's hook between steps (a simulated crash); never set in the product.
     after_step: Callable[[str], None] | None = None
+    # The step an earlier run had reached when this one started (None: a first run).
+    resumed_at: str | None = field(default=None, init=False)
 
     def commit(self, step: str | None, message: str) -> None:
         """Record the step reached and make it durable."""
@@ -84,6 +86,7 @@ class Sender:
     def run(self) -> dict[str, Any]:
         """Run the remaining steps; return the campaign's Mailchimp ids and counts."""
         c = self.campaign
+        self.resumed_at = c.send_step
         self.still_sending()
         c.audience_id = c.audience_id or self.gateway.config.audience_id
         if not c.send_key:
@@ -189,6 +192,12 @@ class Sender:
         """Create the Mailchimp campaign for the segment (or find the one made before)."""
         c = self.campaign
         title = f"{c.name[:80]} [crm {c.id}-{c.send_key}]"
+        if c.mc_campaign_id is None and self.resumed_at == "campaign":
+            # An earlier run died at this step: it may have made the campaign and not lived
+            # to record its id. Look it up by its unique title before making another.
+            found = self.gateway.find_campaign(title)
+            if found is not None:
+                c.mc_campaign_id, c.mc_web_id, c.mc_status = found.id, found.web_id, found.status
         if c.mc_campaign_id is None:
             assert c.mc_segment_id is not None
             try:
@@ -244,7 +253,8 @@ class Sender:
         except sending.IllegalMove:
             if c.status != "sent":  # read again after the lost compare-and-set
                 raise
-        c.mc_status = c.mc_status if c.mc_status == "sent" else mc_status
+        if c.mc_status != "sent":  # the webhook may already know delivery finished
+            c.mc_status = mc_status
         self.commit("done", "Sent: Mailchimp is delivering it.")
 
     def _already_sent(self) -> bool:
