@@ -25,26 +25,25 @@ CANCELLED = ("cancel", "canceled", "cancelled", "canceling")
 def apply(session: Session, campaign: Campaign, mc_status: str, *,
           emails_sent: int | None = None, at: datetime | None = None) -> str:
     """Bring a campaign in line with Mailchimp's status for it; return what changed."""
-    outcome = "no change"
+    changes: list[str] = []
     in_flight = campaign.status == "scheduled" or (
         campaign.status == "sending" and campaign.send_called_at is not None)
     if mc_status in DELIVERING and in_flight:
         sending.sent(campaign, at)
-        outcome = "now sent"
+        changes.append("now sent")
     elif mc_status in CANCELLED and in_flight:
         sending.cancelled_in_mailchimp(campaign)
-        outcome = "now cancelled"
-    if campaign.status not in ("scheduled", "sending", "sent"):
-        session.flush()
-        return outcome  # a draft, or a campaign cancelled here: Mailchimp's word is history
-    if mc_status and campaign.mc_status != mc_status:
-        campaign.mc_status = mc_status[:20]
-        outcome = outcome if outcome != "no change" else f"Mailchimp: {mc_status}"
-    if emails_sent is not None and campaign.emails_sent != emails_sent:
-        campaign.emails_sent = emails_sent
-        outcome = outcome if outcome != "no change" else f"{emails_sent:,} emails sent"
+        changes.append("now cancelled")
+    # A draft, or a campaign cancelled here: Mailchimp's word about it is history.
+    if campaign.status in ("scheduled", "sending", "sent"):
+        if mc_status and campaign.mc_status != mc_status:
+            campaign.mc_status = mc_status[:20]
+            changes.append(f"Mailchimp: {mc_status}")
+        if emails_sent is not None and campaign.emails_sent != emails_sent:
+            campaign.emails_sent = emails_sent
+            changes.append(f"{emails_sent:,} emails sent")
     session.flush()
-    return outcome
+    return changes[0] if changes else "no change"
 
 
 def from_webhook(session: Session, data: dict[str, Any],

@@ -238,22 +238,14 @@ def check(body: str, *, fmt: str, subject: str, org_name: str, postal_address: s
     return problems
 
 
-def fill_only(content: str, values: Mapping[str, str], *, html: bool) -> str:
-    """Fill in only the merge tags ``values`` names; every other tag stays for Mailchimp."""
+def substitute(content: str, values: Mapping[str, str], *, html: bool,
+               keep_unknown: bool = False) -> str:
+    """Fill in each merge tag with a recipient's value, as Mailchimp does; unknown ones go
+    blank, or with ``keep_unknown`` stay as they are (for Mailchimp to fill in later)."""
 
     def fill(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
+        if keep_unknown and match.group(1) not in values:
             return match.group(0)
-        value = values[match.group(1)]
-        return html_lib.escape(value, quote=True) if html else value
-
-    return MERGE_TAG.sub(fill, content)
-
-
-def substitute(content: str, values: Mapping[str, str], *, html: bool) -> str:
-    """Fill in each merge tag with a recipient's value, as Mailchimp does; unknown ones go blank."""
-
-    def fill(match: re.Match[str]) -> str:
         value = values.get(match.group(1)) or ""
         return html_lib.escape(value, quote=True) if html else value
 

@@ -88,8 +88,8 @@ def send_test(session: Session, gateway: Gateway, campaign: Campaign, emails: st
     # A draft's body is rendered now (CompileError says what stops it); later, the frozen one.
     html, text = preview.content(campaign, org)
     if preview_links:
-        html = email_render.fill_only(html, preview_links, html=True)
-        text = email_render.fill_only(text, preview_links, html=False)
+        html = email_render.substitute(html, preview_links, html=True, keep_unknown=True)
+        text = email_render.substitute(text, preview_links, html=False, keep_unknown=True)
     title = trial_title(campaign)
     try:
         info = gateway.find_campaign(title)

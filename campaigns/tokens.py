@@ -32,8 +32,8 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=SALT)
+def _serializer(secret_key: str, salt: str = SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def sign(secret_key: str, recipient_id: int, nonce: str) -> str:
@@ -57,13 +57,13 @@ def read(secret_key: str, token: str, *, max_age_days: int) -> tuple[int, str]:
 
 def sign_preview(secret_key: str, campaign_id: int) -> str:
     """Return the token of a staff preview's response links for one campaign."""
-    return str(URLSafeTimedSerializer(secret_key, salt=PREVIEW_SALT).dumps(campaign_id))
+    return str(_serializer(secret_key, PREVIEW_SALT).dumps(campaign_id))
 
 
 def read_preview(secret_key: str, token: str) -> int:
     """Return the campaign id of a preview token, or raise BadToken."""
     try:
-        value = URLSafeTimedSerializer(secret_key, salt=PREVIEW_SALT).loads(token)
+        value = _serializer(secret_key, PREVIEW_SALT).loads(token)
     except BadSignature:
         raise BadToken("forged") from None
     if not isinstance(value, int) or isinstance(value, bool):
@@ -73,8 +73,7 @@ def read_preview(secret_key: str, token: str) -> int:
 
 def preview_urls(base_url: str, token: str) -> dict[str, str]:
     """Return the run-for-office merge values of a staff preview: links that record nothing."""
-    page = f"{base_url.rstrip('/')}/respond/preview/{quote(token, safe='')}"
-    return {tag: f"{page}?answer={answer}" for tag, answer in ANSWER_PARAMS.items()}
+    return _answer_links(f"{base_url.rstrip('/')}/respond/preview/{quote(token, safe='')}")
 
 
 def response_path(token: str) -> str:
@@ -84,5 +83,8 @@ def response_path(token: str) -> str:
 
 def response_urls(base_url: str, token: str) -> dict[str, str]:
     """Return the three run-for-office merge values (YESURL, NOTNOWURL, NOMURL)."""
-    page = base_url.rstrip("/") + response_path(token)
+    return _answer_links(base_url.rstrip("/") + response_path(token))
+
+
+def _answer_links(page: str) -> dict[str, str]:
     return {tag: f"{page}?answer={answer}" for tag, answer in ANSWER_PARAMS.items()}

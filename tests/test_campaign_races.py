@@ -85,18 +85,20 @@ def ready_campaign(app: Flask, tokens: dict[str, str], world: campaign_support.W
 
 
 @pytest.fixture
-def at_once(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
-    """Make two callers of ``sending.<name>`` both arrive before either goes on."""
+def at_once(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make two callers of ``sending.<name>`` (of one or two names) both arrive before
+    either goes on."""
 
-    def hold(name: str) -> None:
+    def hold(*names: str) -> None:
         barrier = threading.Barrier(2, timeout=WAIT)
-        real = getattr(sending, name)
+        for name in names:
+            real = getattr(sending, name)
 
-        def held(*args: Any, **kwargs: Any) -> Any:
-            barrier.wait()
-            return real(*args, **kwargs)
+            def held(*args: Any, _real: Callable[..., Any] = real, **kwargs: Any) -> Any:
+                barrier.wait()
+                return _real(*args, **kwargs)
 
-        monkeypatch.setattr(sending, name, held)
+            monkeypatch.setattr(sending, name, held)
 
     return hold
 
@@ -124,7 +126,7 @@ def status_of(app: Flask, campaign_id: int) -> str:
 
 def test_two_send_presses_start_one_send(app: Flask, tokens: dict[str, str],
                                          world: campaign_support.World, runner: Recorder,
-                                         at_once: Callable[[str], None]) -> None:
+                                         at_once: Callable[..., None]) -> None:
     cid = ready_campaign(app, tokens, world)
     at_once("request_send")
     answers = race(lambda: call(app, tokens["author"], "post", f"/{cid}/send"),
@@ -143,7 +145,7 @@ def test_two_send_presses_start_one_send(app: Flask, tokens: dict[str, str],
 
 def test_two_approvals_at_once_one_is_recorded(app: Flask, tokens: dict[str, str],
                                                world: campaign_support.World,
-                                               at_once: Callable[[str], None]) -> None:
+                                               at_once: Callable[..., None]) -> None:
     cid = ready_campaign(app, tokens, world, require_approval=True)
     at_once("approve")
     answers = race(lambda: call(app, tokens["second"], "post", f"/{cid}/approve"),
@@ -160,24 +162,11 @@ def test_two_approvals_at_once_one_is_recorded(app: Flask, tokens: dict[str, str
 
 def test_cancel_and_send_at_once_one_wins_and_the_other_is_told(
         app: Flask, tokens: dict[str, str], world: campaign_support.World,
-        runner: Recorder) -> None:
+        runner: Recorder, at_once: Callable[..., None]) -> None:
     cid = ready_campaign(app, tokens, world)
-    barrier = threading.Barrier(2, timeout=WAIT)
-    real_send, real_cancel = sending.request_send, sending.cancel
-
-    def send(*args: Any, **kwargs: Any) -> Any:
-        barrier.wait()
-        return real_send(*args, **kwargs)
-
-    def cancel(*args: Any, **kwargs: Any) -> Any:
-        barrier.wait()
-        return real_cancel(*args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sending, "request_send", send)
-        patch.setattr(sending, "cancel", cancel)
-        answers = race(lambda: call(app, tokens["author"], "post", f"/{cid}/send"),
-                       lambda: call(app, tokens["second"], "post", f"/{cid}/cancel"))
+    at_once("request_send", "cancel")
+    answers = race(lambda: call(app, tokens["author"], "post", f"/{cid}/send"),
+                   lambda: call(app, tokens["second"], "post", f"/{cid}/cancel"))
     codes = [a.status_code for a in answers]
     assert sorted(codes) in ([200, 409], [202, 409])
     final = status_of(app, cid)
@@ -191,7 +180,7 @@ def test_cancel_and_send_at_once_one_wins_and_the_other_is_told(
 
 def test_two_cancels_at_once(app: Flask, tokens: dict[str, str],
                              world: campaign_support.World,
-                             at_once: Callable[[str], None]) -> None:
+                             at_once: Callable[..., None]) -> None:
     cid = ready_campaign(app, tokens, world)
     at_once("cancel")
     answers = race(lambda: call(app, tokens["author"], "post", f"/{cid}/cancel"),
